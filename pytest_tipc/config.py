@@ -1,0 +1,188 @@
+"""The TIPC config model: positional ``key:value`` lines, kept with their line numbers.
+
+The bash harness reads a config with ``lines=( $(cat file) )`` and ``IFS=$'\\n'``: blank
+lines vanish, so "position N" is the N-th *non-blank* line. Every :class:`Line` keeps both
+its position and its physical line number in the file, so errors can point at ``file:line``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+S32 = "s32"
+T51 = "t51"
+PTQ20 = "ptq20"
+EMPTY = "empty"
+
+MODES = (
+    "lite_train_lite_infer",
+    "lite_train_whole_infer",
+    "whole_train_whole_infer",
+    "whole_infer",
+    "klquant_whole_infer",
+)
+TRAIN_MODES = MODES[:3]
+
+
+class ConfigError(Exception):
+    """A config that cannot be expanded. The message names file:line, expectation, finding and fix."""
+
+    def __init__(self, path: Path | str, lineno: int, expected: str, found: str, fix: str) -> None:
+        self.path = Path(path)
+        self.lineno = lineno
+        self.expected = expected
+        self.found = found
+        self.fix = fix
+        where = f"{self.path}:{lineno}" if lineno else str(self.path)
+        super().__init__(f"{where}: expected {expected}, found {found}. Fix: {fix}")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One non-blank config line. ``position`` is 1-based among non-blank lines."""
+
+    position: int
+    lineno: int
+    text: str
+
+    @property
+    def key(self) -> str:
+        """Text before the first colon (``func_parser_key``)."""
+        return self.text.split(":", 1)[0]
+
+    @property
+    def value(self) -> str:
+        """Text between the 1st and 2nd colon: bash ``IFS=":"; arr=($line); ${arr[1]}``."""
+        parts = self.text.split(":")
+        return parts[1] if len(parts) > 1 else ""
+
+    @property
+    def full_value(self) -> str:
+        """Everything after the first colon (PaddleDetection's ``${s#*:}``)."""
+        return self.text.split(":", 1)[1] if ":" in self.text else self.text
+
+    @property
+    def has_colon(self) -> bool:
+        return ":" in self.text
+
+
+@dataclass(frozen=True)
+class TipcConfig:
+    path: Path
+    lines: tuple[Line, ...]
+    raw_text: str = field(repr=False)
+    layout: str = T51
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def line(self, position: int) -> Line:
+        """The line at a 1-based position; past the end, an empty line (bash gives ``""``)."""
+        if 1 <= position <= len(self.lines):
+            return self.lines[position - 1]
+        return Line(position, 0, "")
+
+    def key(self, position: int) -> str:
+        return self.line(position).key
+
+    def value(self, position: int) -> str:
+        return self.line(position).value
+
+    @property
+    def raw_lines(self) -> list[str]:
+        """Physical lines, blank ones included (``grep -n`` numbering)."""
+        return self.raw_text.split("\n")
+
+    def grep_after(self, banner: str) -> Line | None:
+        """The line right after the physical line holding ``banner`` as a word, as the harness's
+        ``grep -n -w`` lookup does (blank lines counted)."""
+        pattern = re.compile(rf"(?<![\w]){re.escape(banner)}(?![\w])")
+        raw = self.raw_lines
+        for index, text in enumerate(raw):
+            if pattern.search(text):
+                if index + 1 < len(raw):
+                    after = raw[index + 1]
+                    for line in self.lines:
+                        if line.lineno == index + 2:
+                            return line
+                    return Line(0, index + 2, after)
+                return None
+        return None
+
+    @property
+    def model_name(self) -> str:
+        return self.value(2)
+
+    @property
+    def python(self) -> str:
+        return self.value(3)
+
+
+def parse_text(text: str, path: Path | str = "<string>") -> TipcConfig:
+    path = Path(path)
+    text = text.replace("\r\n", "\n")
+    lines: list[Line] = []
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        if raw == "":
+            continue
+        lines.append(Line(len(lines) + 1, lineno, raw))
+    return TipcConfig(path=path, lines=tuple(lines), raw_text=text, layout=detect_layout(lines))
+
+
+def parse_file(path: Path | str) -> TipcConfig:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(path, 0, "a readable TIPC config file", f"an OS error ({exc})", "check the path") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        lineno = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            path, lineno, "UTF-8 text", f"byte 0x{data[exc.start]:02x} that is not UTF-8", "save the file as UTF-8"
+        ) from exc
+    return parse_text(text, path)
+
+
+def detect_layout(lines: list[Line] | tuple[Line, ...]) -> str:
+    """Layout by shape, never by banner text (4 OCR PTQ files carry a ``train_params`` banner).
+
+    * no lines → ``empty``;
+    * ``trainer:`` at position 13 and fewer than 40 lines → ``s32`` (models Step6);
+    * ``trainer:`` at position 15 (or at least 40 lines) → ``t51``;
+    * otherwise (about 20 lines, no trainer row) → ``ptq20``.
+    """
+    if not lines:
+        return EMPTY
+    keys = {line.position: line.key.strip() for line in lines}
+    if keys.get(13) == "trainer" and len(lines) < 40:
+        return S32
+    if keys.get(15) == "trainer" or len(lines) >= 40:
+        return T51
+    return PTQ20
+
+
+def mode_value(value: str, mode: str) -> str:
+    """``func_parser_params``: pick ``mode=v`` out of ``m1=v1|m2=v2``; a plain value gives ``""``."""
+    for item in value.split("|"):
+        if "=" not in item:
+            continue
+        name, _, chosen = item.partition("=")
+        if name == mode:
+            return chosen
+    return ""
+
+
+def set_param(key: str, value: str) -> str:
+    """``func_set_params``: ``key=value``, or ``" "`` when the key or value is null/blank."""
+    if key == "null" or value in ("null", "", " "):
+        return " "
+    return f"{key}={value}"
+
+
+def split_list(value: str) -> list[str]:
+    """A ``|`` list as the harness iterates it (``IFS='|'``)."""
+    return value.split("|")
