@@ -20,10 +20,13 @@ def words(command: str) -> list[str]:
 
 @dataclass(frozen=True)
 class GpuEntry:
-    """One ``gpu_list`` entry, classified by string length exactly as the harness does.
+    """One ``gpu_list`` entry.
 
-    ``kind`` is ``cpu`` (``-1``), ``single`` (length <= 1), ``multi`` (length <= 15) or
-    ``nodes`` (``ips;gpus``).
+    ``kind`` is ``cpu`` (``-1``), ``single`` (one card id), ``multi`` (``0,1``: one node, several
+    cards) or ``nodes`` (``ip,ip;0,1``). The harness classifies by string length (``${#ips} -le 15``,
+    template 26), which mistakes short two-IP strings such as ``127.0.0.1,127.0.0.1`` for one node;
+    we count the IPs instead (docs/deviations.md). ``length_rule_nodes`` keeps the harness's
+    string-length answer for callers that must reproduce the exact upstream command text.
     """
 
     raw: str
@@ -39,9 +42,11 @@ class GpuEntry:
 def classify_gpu(entry: str) -> GpuEntry:
     if entry == "-1":
         return GpuEntry(entry, "cpu", entry)
+    if ";" in entry:
+        ips, _, gpus = entry.partition(";")
+        if len([ip for ip in ips.split(",") if ip]) >= 2:
+            return GpuEntry(entry, "nodes", gpus, ips)
+        return GpuEntry(entry, "multi" if len(gpus) > 1 else "single", gpus, ips)
     if len(entry) <= 1:
         return GpuEntry(entry, "single", entry)
-    if len(entry) <= 15:
-        return GpuEntry(entry, "multi", entry)
-    ips, _, gpus = entry.partition(";")
-    return GpuEntry(entry, "nodes", gpus, ips)
+    return GpuEntry(entry, "multi", entry)

@@ -1,0 +1,9 @@
+"""pytest-tipc: PaddlePaddle TIPC train/infer configs as pytest items."""
+
+from __future__ import annotations
+
+from .cells import Cell, Plan, Step
+from .config import ConfigError, TipcConfig, parse_file, parse_text
+
+__all__ = ["Cell", "ConfigError", "Plan", "Step", "TipcConfig", "parse_file", "parse_text"]
+__version__ = "0.1.0"

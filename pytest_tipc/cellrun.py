@@ -1,0 +1,70 @@
+"""What one TIPC item does when it runs: record the plan (dry run) or execute it for real."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Callable
+
+import pytest
+
+from .cells import Cell, Plan, Step
+from .options import Settings
+from .record import append_records, step_record
+
+if TYPE_CHECKING:
+    from .collect import TipcItem
+    from .engine import Engine
+
+
+def describe(step: Step) -> str:
+    devices = step.cuda_visible_devices
+    env = f"CUDA_VISIBLE_DEVICES={devices} " if devices is not None else ""
+    where = f"(cd {step.cwd} && " if step.cwd not in (".", "") else ""
+    return f"[{step.kind}] {where}{env}{shlex.join(step.argv)}{')' if where else ''}"
+
+
+class CellRun:
+    def __init__(self, item: TipcItem, settings: Settings, engine: Callable[[], Engine]) -> None:
+        self.item = item
+        self.settings = settings
+        self._engine = engine
+
+    @property
+    def plan(self) -> Plan:
+        return self.item.plan
+
+    def run(self) -> None:
+        __tracebackhide__ = True
+        cell = self.item.cell
+        if cell is None:
+            reason = getattr(self.plan, "reason", "") or (
+                f"the {self.plan.dialect} harness runs no command for this config in mode {self.plan.mode}")
+            pytest.skip(reason)
+        if self.settings.dry_run:
+            self.dry_run(cell)
+        else:
+            self.real_run(cell)
+
+    def dry_run(self, cell: Cell) -> None:
+        if cell.skip:
+            pytest.skip(cell.skip)
+        if self.settings.record:
+            append_records(self.settings.record, [step_record(step) for step in cell.steps])
+        lines = [describe(step) for step in cell.steps]
+        for step in cell.steps:
+            self.item.user_properties.append(("tipc_command", shlex.join(step.argv)))
+        self.item.add_report_section("call", "tipc dry run", "\n".join(lines) or "(no command)")
+
+    def real_run(self, cell: Cell) -> None:
+        from .verdicts import check_cell
+
+        __tracebackhide__ = True
+        if cell.skip:
+            pytest.skip(cell.skip)
+        engine = self._engine()
+        reason = engine.skip_reason(self.plan, cell)
+        if reason:
+            pytest.skip(reason)
+        engine.prepare(self.item.path, self.plan.mode)
+        outcome = engine.run_cell(self.plan, cell)
+        check_cell(self.item, self.settings, self.plan, cell, outcome)

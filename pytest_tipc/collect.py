@@ -1,0 +1,110 @@
+"""From a config file to pytest items: one :class:`TipcItem` per cell, in harness order."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .cells import Cell, Plan
+from .config import ConfigError, parse_file
+from .detect import detect_dialect
+from .dialects import planner
+from .options import Settings
+from .validate import validate
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+PLAN_KEY = pytest.StashKey[Plan]()
+CELL_KEY = pytest.StashKey[Cell]()
+
+
+def harness_root(config_path: Path, settings: Settings, invocation: Path) -> Path:
+    """The directory the upstream harness runs from: the part of the path before ``test_tipc/``;
+    for configs outside a ``test_tipc`` folder, ini ``tipc_root`` or the invocation directory."""
+    parts = config_path.parts
+    if "test_tipc" in parts:
+        index = len(parts) - 1 - parts[::-1].index("test_tipc")
+        return Path(*parts[:index])
+    return settings.root or invocation
+
+
+def needs_gpu(cell: Cell) -> int:
+    """How many GPUs the cell needs on this machine (0 for CPU cells)."""
+    fields = cell.field_map
+    if cell.kind == "infer":
+        return 1 if fields.get("device", "cpu") not in ("cpu", "") else 0
+    gpus = fields.get("gpus", "-1")
+    if cell.kind != "train" or gpus in ("-1", ""):
+        return 0
+    cards = gpus.partition(";")[2] if ";" in gpus else gpus
+    return len([c for c in cards.split(",") if c.strip()])
+
+
+class TipcFile(pytest.File):
+    """A TIPC config. A malformed one is a collection error for this file only."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        settings = self.config.stash[SETTINGS_KEY]
+        try:
+            plan = self._plan(settings)
+        except ConfigError as exc:
+            raise self.CollectError(str(exc)) from None
+        self.stash[PLAN_KEY] = plan
+        if not plan.cells:
+            yield TipcItem.from_parent(self, name=f"nothing[{plan.mode}]", callobj=_run_tipc_cell)
+            return
+        seen: dict[str, int] = {}
+        for cell in plan.cells:
+            name = f"{cell.kind}[{cell.key}]"
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1:  # a config that lists a value twice (e.g. gpu_list:0|0)
+                name = f"{cell.kind}[{cell.key}-{seen[name]}]"
+            item = TipcItem.from_parent(self, name=name, callobj=_run_tipc_cell)
+            item.stash[CELL_KEY] = cell
+            _mark(item, plan, cell)
+            yield item
+
+    def _plan(self, settings: Settings) -> Plan:
+        config = parse_file(self.path)
+        root = harness_root(Path(os.path.abspath(self.path)), settings, self.config.invocation_params.dir)
+        dialect = settings.dialect if settings.dialect != "auto" else detect_dialect(config, root)
+        validate(config, dialect)
+        plan = planner(dialect)(config, settings.mode, root)
+        return dataclasses.replace(plan, dialect=dialect)
+
+
+class TipcItem(pytest.Function):
+    """A cell. ``pytest.Function`` (not a bare Item) so fixtures, marks and -k work as usual."""
+
+    @property
+    def cell(self) -> Cell | None:
+        return self.stash.get(CELL_KEY, None)
+
+    @property
+    def plan(self) -> Plan:
+        return self.parent.stash[PLAN_KEY]  # type: ignore[union-attr]
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        cell = self.cell
+        return self.path, (cell.lineno - 1 if cell and cell.lineno else 0), f"{self.parent.name}::{self.name}"  # type: ignore[union-attr]
+
+
+def _mark(item: TipcItem, plan: Plan, cell: Cell) -> None:
+    fields: dict[str, Any] = {"dialect": plan.dialect, **cell.field_map, "key": cell.key}
+    item.add_marker(pytest.mark.tipc(**fields))
+    gpus = needs_gpu(cell)
+    if gpus:
+        item.add_marker(pytest.mark.gpu)
+    if gpus > 1:
+        item.add_marker(pytest.mark.multi_gpu)
+    if int(cell.field_map.get("nodes", "1") or "1") > 1:
+        item.add_marker(pytest.mark.multi_node)
+
+
+def _run_tipc_cell(tipc_cell_run: Any) -> None:
+    """The test body of every TIPC item; the work happens in the ``tipc_cell_run`` fixture's ``run``."""
+    tipc_cell_run.run()

@@ -1,0 +1,133 @@
+"""The pytest-tipc plugin: hooks in the order pytest calls them, and thin fixtures.
+
+The work lives in one module per step of a cell's life: config → dialects (plan) → collect
+(items) → cellrun/engine (execution) → verdicts → report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .cellrun import CellRun
+from .collect import SETTINGS_KEY, TipcFile, TipcItem
+from .options import Settings, add_options, read_settings
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+MARKERS = (
+    "tipc(**fields): a TIPC cell; fields: dialect, model, mode, kind, key, gpus, nodes, autocast, trainer, "
+    "device, mkldnn, threads, trt, precision, batch_size, quant. Select with -m \"tipc(precision='fp16')\".",
+    "gpu: the cell needs at least one GPU.",
+    "multi_gpu: the cell needs two or more GPUs.",
+    "multi_node: the cell launches training on two or more nodes.",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+    settings = read_settings(config)
+    config.stash[SETTINGS_KEY] = settings
+    if settings.configs:
+        _collect_configs(config, settings)
+    if settings.configs and config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(settings), "tipc-xdist")
+
+
+def _collect_configs(config: pytest.Config, settings: Settings) -> None:
+    """Make pytest visit the configs: alone when the user named no paths, else beside them."""
+    configs = [str(path) for path in settings.configs]
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args[:] = configs
+        return
+    given = [Path(config.invocation_params.dir, arg.split("::")[0]) for arg in config.args]
+    for path in configs:
+        if not any(_is_within(Path(path), base) for base in given):
+            config.args.append(path)
+
+
+def _is_within(path: Path, base: Path) -> bool:
+    base_s, path_s = os.path.abspath(base), os.path.abspath(path)
+    return path_s == base_s or path_s.startswith(base_s.rstrip(os.sep) + os.sep)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if not settings or not settings.configs:
+        return []
+    what = "dry run" if settings.dry_run else "real run"
+    return [f"tipc: {len(settings.configs)} config(s), mode {settings.mode}, dialect {settings.dialect}, {what}"]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> TipcFile | None:
+    settings = parent.config.stash.get(SETTINGS_KEY, None)
+    if settings and os.path.normpath(os.path.abspath(file_path)) in {str(p) for p in settings.configs}:
+        return TipcFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+    return None
+
+
+class XdistHooks:
+    """Registered only when xdist is installed and TIPC configs are selected."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @pytest.hookimpl
+    def pytest_xdist_auto_num_workers(self, config: pytest.Config) -> int | None:
+        from .devices import auto_num_workers
+
+        return auto_num_workers(self.settings.gpus) or None
+
+
+@pytest.fixture(scope="session")
+def tipc_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """One engine per worker; its state dir is shared by all workers of the run (train once)."""
+    from .engine import Engine, EngineSettings
+
+    config = request.config
+    settings = config.stash[SETTINGS_KEY]
+    base = tmp_path_factory.getbasetemp()
+    worker = getattr(config, "workerinput", {}).get("workerid", "master")
+    shared = base.parent if worker != "master" else base
+    cache = config.cache.mkdir("tipc") if config.cache is not None else shared / "tipc-cache"
+    engine = Engine(EngineSettings(
+        root=config.invocation_params.dir,
+        state_dir=shared / "tipc-state",
+        cache_dir=Path(cache),
+        output_dir=settings.output,
+        timeout=settings.timeout,
+        stage_timeouts=settings.stage_timeouts,
+        record_path=settings.record,
+        stream=_stream(config) if settings.stream else None,
+        python=settings.python,
+        gpus=settings.gpus,
+        worker_id=worker,
+        local_nodes=settings.local_nodes,
+        prepare_command=settings.prepare or None,
+    ))
+    yield engine
+
+
+def _stream(config: pytest.Config) -> Any:
+    import sys
+
+    capture = config.pluginmanager.getplugin("capturemanager")
+    return capture and getattr(sys, "__stdout__", None)
+
+
+@pytest.fixture
+def tipc_cell_run(request: pytest.FixtureRequest) -> CellRun:
+    """The item's cell, with what it needs to run; the engine is created on first real use."""
+    item = request.node
+    assert isinstance(item, TipcItem)
+    return CellRun(item, request.config.stash[SETTINGS_KEY], lambda: request.getfixturevalue("tipc_engine"))
