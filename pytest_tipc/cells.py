@@ -74,6 +74,9 @@ class Step:
     launch: Launch | None = None
     choices: tuple[PathChoice, ...] = ()
     expects: tuple[Expect, ...] = ()
+    # A time limit the harness itself puts on the step (PaddleDetection: `timeout 5m` on training);
+    # the engine uses the smaller of this and the user's --tipc-timeout.
+    timeout: float | None = None
 
     @property
     def cuda_visible_devices(self) -> str | None:
@@ -115,6 +118,8 @@ class Plan:
     # ``./test_tipc/output/<model>/<mode>``; results_python.log lives there.
     log_dir: str
     cells: tuple[Cell, ...] = field(default_factory=tuple)
+    # Why the plan has no cells, when it has none (shown as the skip reason).
+    reason: str = ""
 
     def steps(self) -> list[Step]:
         return [step for cell in self.cells for step in cell.steps]

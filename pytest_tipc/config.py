@@ -184,5 +184,9 @@ def set_param(key: str, value: str) -> str:
 
 
 def split_list(value: str) -> list[str]:
-    """A ``|`` list as the harness iterates it (``IFS='|'``)."""
-    return value.split("|")
+    """A ``|`` list as ``for x in ${list}`` iterates it with ``IFS='|'``: inner empty fields stay,
+    a trailing separator adds nothing, and an empty value gives no iteration at all."""
+    if value == "":
+        return []
+    parts = value.split("|")
+    return parts[:-1] if parts[-1] == "" else parts

@@ -109,6 +109,8 @@ class TestValues:
     def test_lists(self) -> None:
         assert split_list("norm_train|pact_train") == ["norm_train", "pact_train"]
         assert split_list("null") == ["null"]
+        assert split_list("a||b|") == ["a", "", "b"]
+        assert split_list("") == []
 
     def test_shell_content_stays_literal(self) -> None:
         argv = words('train.py -o NormalizeImage.mean=[0.,0.,0.] --rec_image_shape="3,48,320" ; touch PWNED')

@@ -23,4 +23,5 @@ def planner(name: str) -> Planner:
     if name not in DIALECTS:
         raise ValueError(f"unknown TIPC dialect {name!r}; choose one of {', '.join(DIALECTS)} or auto")
     module = importlib.import_module(f"{__name__}.{name}")
-    return module.plan  # type: ignore[no-any-return]
+    plan: Planner = module.plan
+    return plan
