@@ -33,15 +33,14 @@ def harness_root(config_path: Path, settings: Settings, invocation: Path) -> Pat
 
 
 def needs_gpu(cell: Cell) -> int:
-    """How many GPUs the cell needs on this machine (0 for CPU cells)."""
+    """How many GPUs the item needs here, counting the training an infer item depends on."""
     fields = cell.field_map
-    if cell.kind == "infer":
-        return 1 if fields.get("device", "cpu") not in ("cpu", "") else 0
+    own = 1 if cell.kind == "infer" and fields.get("device", "cpu") not in ("cpu", "") else 0
     gpus = fields.get("gpus", "-1")
-    if cell.kind != "train" or gpus in ("-1", ""):
-        return 0
+    if gpus in ("-1", ""):
+        return own
     cards = gpus.partition(";")[2] if ";" in gpus else gpus
-    return len([c for c in cards.split(",") if c.strip()])
+    return max(own, len([c for c in cards.split(",") if c.strip()]))
 
 
 class TipcFile(pytest.File):
