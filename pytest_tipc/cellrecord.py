@@ -1,0 +1,176 @@
+"""One plain-dict record per TIPC item, for the terminal summary, ``--tipc-report`` and JUnit.
+
+Under xdist the controller never sees items, only their reports, so the record travels in
+``report.user_properties`` as JSON text:
+
+* at collection (or at the start of the call) the plugin appends ``record_property(base)``,
+  a record with everything but the outcome (config, model, mode, cell key and fields, log);
+* at the end of the call it appends ``metrics_property(metrics)`` (train loss/ips, AutoLog
+  times and RSS, stored-results stats) and :func:`junit_properties` (one property per metric, so
+  ``--junitxml`` carries them as plain values);
+* on the controller, ``RecordCollector.add(report)`` in ``pytest_runtest_logreport`` rebuilds
+  the record and sets its outcome from the reports of the setup/call/teardown phases.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, TypedDict, Union
+
+RECORD_PROPERTY = "tipc_record"
+METRICS_PROPERTY = "tipc_metrics"
+OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
+FIELD_NAMES = ("trainer", "autocast", "gpus", "nodes", "device", "mkldnn", "threads", "trt", "precision",
+               "batch_size", "quant", "infer_model")
+
+Metric = Union[float, int, str, None]  # a runtime alias: Python 3.9 has no `X | Y` here
+
+
+class CellRecord(TypedDict):
+    config: str  # the config file, as the plugin shows it (relative to rootdir)
+    model: str
+    mode: str
+    dialect: str
+    kind: str  # "train" | "model" | "infer"
+    key: str  # the cell key, unique within the config
+    nodeid: str
+    parent: str  # the key of the train/model cell an infer cell uses ("" otherwise)
+    fields: dict[str, str]  # see FIELD_NAMES; absent fields are omitted
+    outcome: str  # one of OUTCOMES ("" until a report set it)
+    reason: str  # skip reason or the first line of the failure
+    log: str  # the cell's main log (train log or inference log), "" if none
+    metrics: dict[str, Metric]
+    duration: float
+
+
+def make_record(*, config: str, model: str, mode: str, kind: str, key: str, dialect: str = "", nodeid: str = "",
+                parent: str = "", fields: Mapping[str, Any] | None = None, outcome: str = "", reason: str = "",
+                log: str = "", metrics: Mapping[str, Metric] | None = None, duration: float = 0.0) -> CellRecord:
+    return CellRecord(
+        config=str(config), model=str(model), mode=str(mode), dialect=str(dialect), kind=str(kind), key=str(key),
+        nodeid=str(nodeid), parent=str(parent or ""),
+        fields={str(k): str(v) for k, v in (fields or {}).items() if v is not None},
+        outcome=str(outcome), reason=str(reason), log=str(log or ""), metrics=dict(metrics or {}),
+        duration=float(duration),
+    )
+
+
+def record_to_json(record: CellRecord) -> str:
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, allow_nan=True)
+
+
+def record_from_json(text: str | Mapping[str, Any]) -> CellRecord:
+    """Parse (and normalise) a record; unknown keys are dropped, missing ones get defaults."""
+    data = json.loads(text) if isinstance(text, str) else dict(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"a CellRecord must be a JSON object, got {type(data).__name__}")
+    return make_record(
+        config=data.get("config", ""), model=data.get("model", ""), mode=data.get("mode", ""),
+        kind=data.get("kind", ""), key=data.get("key", ""), dialect=data.get("dialect", ""),
+        nodeid=data.get("nodeid", ""), parent=data.get("parent", ""), fields=data.get("fields") or {},
+        outcome=data.get("outcome", ""), reason=data.get("reason", ""), log=data.get("log", ""),
+        metrics=data.get("metrics") or {}, duration=data.get("duration", 0.0) or 0.0,
+    )
+
+
+def record_property(record: CellRecord) -> tuple[str, str]:
+    return RECORD_PROPERTY, record_to_json(record)
+
+
+def metrics_property(metrics: Mapping[str, Metric]) -> tuple[str, str]:
+    return METRICS_PROPERTY, json.dumps(dict(metrics), sort_keys=True, allow_nan=True)
+
+
+def junit_properties(metrics: Mapping[str, Metric], prefix: str = "tipc_") -> list[tuple[str, Metric]]:
+    """One ``(name, value)`` per metric that has a value, names prefixed (``tipc_final_loss``)."""
+    return [(f"{prefix}{name}", value) for name, value in metrics.items() if value is not None]
+
+
+def record_from_properties(properties: Iterable[tuple[str, object]]) -> CellRecord | None:
+    """The record in ``user_properties``: the last ``tipc_record``, with every ``tipc_metrics``
+    merged into its metrics. None when the item carries no record."""
+    record: CellRecord | None = None
+    metrics: dict[str, Metric] = {}
+    for name, value in properties:
+        if name == RECORD_PROPERTY:
+            record = record_from_json(str(value))
+        elif name == METRICS_PROPERTY:
+            metrics.update(json.loads(str(value)))
+    if record is not None:
+        record["metrics"].update(metrics)
+    return record
+
+
+class ReportLike(Protocol):
+    """What :class:`RecordCollector` reads from a ``pytest.TestReport``."""
+
+    @property
+    def nodeid(self) -> str: ...
+    @property
+    def when(self) -> str | None: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def longrepr(self) -> Any: ...
+    @property
+    def user_properties(self) -> Iterable[tuple[str, object]]: ...
+    @property
+    def duration(self) -> float: ...
+
+
+def failure_reason(report: ReportLike) -> str:
+    """The first line of a failure or the skip reason, from a report's longrepr."""
+    longrepr = report.longrepr
+    if longrepr is None:
+        return ""
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, lineno, "Skipped: why")
+        text = str(longrepr[2])
+        return text.removeprefix("Skipped: ").strip()
+    crash = getattr(longrepr, "reprcrash", None)
+    text = str(getattr(crash, "message", "") or longrepr)
+    for prefix in ("Failed: ", "Skipped: "):
+        text = text.removeprefix(prefix)
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+class RecordCollector:
+    """The session's records, built from reports (works on an xdist controller)."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, CellRecord] = {}
+
+    def add(self, report: ReportLike) -> CellRecord | None:
+        record = record_from_properties(report.user_properties)
+        if record is None:
+            return None
+        nodeid = report.nodeid
+        current = self._records.get(nodeid)
+        if current is not None:
+            current["metrics"].update(record["metrics"])
+            if record["log"]:
+                current["log"] = record["log"]
+            record = current
+        record["nodeid"] = nodeid
+        when = report.when
+        wasxfail = getattr(report, "wasxfail", None) is not None
+        if when == "call" or (when == "setup" and report.outcome != "passed"):
+            record["duration"] += float(report.duration or 0.0)
+            if wasxfail:
+                record["outcome"] = "xfailed" if report.outcome == "skipped" else "xpassed"
+            else:
+                record["outcome"] = report.outcome if when == "call" else (
+                    "skipped" if report.outcome == "skipped" else "error")
+            if wasxfail:
+                record["reason"] = str(getattr(report, "wasxfail", ""))
+            else:
+                record["reason"] = failure_reason(report) if report.outcome != "passed" else ""
+        elif when == "teardown" and report.outcome == "failed":
+            record["outcome"] = "error"
+            record["reason"] = record["reason"] or failure_reason(report)
+        self._records[nodeid] = record
+        return record
+
+    def records(self) -> list[CellRecord]:
+        """Records in the order their items first reported."""
+        return list(self._records.values())

@@ -1,0 +1,267 @@
+"""Results files and inference logs, read the way compare_results.py reads them.
+
+A results file ``{python|cpp}_<model>_results_{fp32|fp16|int8}.txt`` is chosen by the precision
+substring in its name. Its lines are ``<image path>\t<json>`` keyed by the image basename (the
+cpp form, space-separated ints, is read as ``(-1, 4)`` boxes), or ``name: value`` metrics
+(PaddleSeg: ``mIoU: 0.87``; list-valued lines such as ``Class IoU: [..]`` are kept but, as
+upstream, not compared).
+
+In an inference log an entry is found as compare_results does it (``grep <key>``): the first
+line containing the key, and the text after the key's last occurrence on it. Two fixes: the key
+must start a token (``1.jpg`` does not match ``11.jpg``), and a line whose tail does not parse is
+passed over for the next one instead of crashing. Metrics are read as the number after
+``name:`` (the longer name wins: ``Class Acc:`` is not ``Acc:``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+PRECISIONS = ("fp32", "fp16", "int8")
+Form = Literal["image", "metric"]
+CELL_WIDTH = 40
+
+
+def short(text: str, width: int = CELL_WIDTH) -> str:
+    """One line of at most ``width`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def precision_of(name: str) -> str | None:
+    """The precision a file name carries (fp32 before fp16 before int8, as upstream tests them)."""
+    base = os.path.basename(name)
+    return next((p for p in PRECISIONS if p in base), None)
+
+
+# ---- locating results files ----
+
+def expected_results_path(results_dir: str | Path, model: str, precision: str, kind: str = "python") -> Path:
+    return Path(results_dir) / f"{kind}_{model}_results_{precision}.txt"
+
+
+def model_results_files(results_dir: str | Path, model: str, kind: str = "python") -> list[Path]:
+    """The model's results files, sorted: ``<kind>_*.txt`` whose name holds ``_<model>_``
+    (``python_<model>_results_fp32.txt``)."""
+    directory = Path(results_dir)
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob(f"{kind}_*.txt") if p.is_file() and f"_{model}_" in p.name)
+
+
+def select_results_file(results_dir: str | Path, model: str, precision: str, kind: str = "python",
+                        pattern: str | None = None) -> Path | None:
+    """The results file for ``precision``: the exact upstream name if present, else a model file
+    carrying the precision (the last in sorted order, as upstream's loop keeps the last). With
+    ``pattern`` (a glob relative to ``results_dir``, for repos whose file names do not contain
+    the config's model name), the files it matches are classified instead."""
+    exact = expected_results_path(results_dir, model, precision, kind)
+    if pattern is None and exact.is_file():
+        return exact
+    files = sorted(Path(results_dir).glob(pattern)) if pattern else model_results_files(results_dir, model, kind)
+    chosen = [p for p in files if p.is_file() and precision_of(p.name) == precision]
+    return chosen[-1] if chosen else None
+
+
+# ---- parsing values ----
+
+MISSING = object()
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+)|[-+]?(?:nan|inf)", re.IGNORECASE)
+
+
+def parse_value(text: str) -> Any:
+    """JSON, else space-separated ints as ``(-1, 4)`` boxes (the cpp form); raise ValueError."""
+    text = text.strip()
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    parts = text.split()
+    if parts and len(parts) % 4 == 0:
+        try:
+            return np.array([int(p) for p in parts]).reshape(-1, 4).tolist()
+        except ValueError:
+            pass
+    raise ValueError(f"not JSON nor space-separated ints: {short(text)}")
+
+
+def parse_metric(text: str) -> Any:
+    """A metric value: a number (``0.87``, ``50``), JSON, or a numpy-printed list ``[0.9 0.8]``."""
+    text = text.strip().rstrip(",")
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            return [float(p) for p in text[1:-1].replace(",", " ").split()]
+        except ValueError:
+            pass
+    match = _NUMBER_RE.fullmatch(text)
+    if match:
+        return float(text)
+    raise ValueError(f"not a number: {short(text)}")
+
+
+def is_scalar(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# ---- results files ----
+
+@dataclass(frozen=True)
+class Entry:
+    key: str  # image basename or metric name
+    label: str  # what precedes the value in the file: the image path as written, or the name
+    text: str  # the value as written
+    value: Any
+    lineno: int = 0
+    compared: bool = True
+
+
+@dataclass
+class StoredResults:
+    path: Path
+    form: Form
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    @property
+    def compared(self) -> dict[str, Entry]:
+        return {k: e for k, e in self.entries.items() if e.compared}
+
+
+class ResultsFileError(Exception):
+    """A results file that cannot be used; the message names file:line and the fix."""
+
+
+def parse_results_text(text: str, path: str | Path = "<results>") -> StoredResults:
+    path = Path(path)
+    lines = [(n, line.rstrip("\r")) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    form: Form = "image" if any("\t" in line for _, line in lines) else "metric"
+    stored = StoredResults(path, form)
+    for lineno, line in lines:
+        if form == "image":
+            label, sep, raw = line.partition("\t")
+            if not sep:
+                raise ResultsFileError(f"{path}:{lineno}: expected `<image>\\t<result>`, found {short(line)!r}. "
+                                       "Fix: separate the image and its JSON result with one tab")
+            key = label.strip().split("/")[-1]
+            try:
+                value = parse_value(raw)
+            except ValueError as exc:
+                raise ResultsFileError(f"{path}:{lineno}: the result of {key} is {exc}. "
+                                       "Fix: store the JSON the inference script prints") from None
+            stored.entries.setdefault(key, Entry(key, label, raw.strip(), value, lineno))
+        else:
+            name, sep, raw = line.partition(":")
+            if not sep:
+                raise ResultsFileError(f"{path}:{lineno}: expected `name: value`, found {short(line)!r}. "
+                                       "Fix: write one metric per line as `name: value`")
+            try:
+                value = parse_metric(raw)
+            except ValueError as exc:
+                raise ResultsFileError(f"{path}:{lineno}: metric {name.strip()} is {exc}. "
+                                       "Fix: write the metric as a number") from None
+            key = name.strip()
+            stored.entries.setdefault(key, Entry(key, key, raw.strip(), value, lineno, is_scalar(value)))
+    return stored
+
+
+def load_results(path: str | Path) -> StoredResults:
+    """Read a results file; ResultsFileError (never another exception) when it can't be used."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsFileError(f"{path}: cannot be read ({exc})") from None
+    return parse_results_text(text, path)
+
+
+# ---- finding obtained values in a log ----
+
+@dataclass(frozen=True)
+class Found:
+    """A key's obtained value: ``value`` is ``MISSING`` when absent, ``error`` when unparseable."""
+
+    key: str
+    value: Any = MISSING
+    text: str = ""
+    lineno: int = 0
+    error: str = ""
+
+    @property
+    def missing(self) -> bool:
+        return self.value is MISSING and not self.error
+
+
+def _key_pattern(key: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.\-]){re.escape(key)}")
+
+
+def find_image_result(lines: list[str], key: str) -> Found:
+    pattern = _key_pattern(key)
+    first_error = ""
+    for lineno, line in enumerate(lines, start=1):
+        if key not in line:
+            continue
+        spans = list(pattern.finditer(line))
+        if not spans:
+            continue
+        tail = line[spans[-1].end():]
+        try:
+            return Found(key, parse_value(tail), tail.strip(), lineno)
+        except ValueError as exc:
+            first_error = first_error or f"line {lineno}: {exc}"
+    return Found(key, error=first_error) if first_error else Found(key)
+
+
+def find_metric(lines: list[str], key: str, longer: Iterable[str] = ()) -> Found:
+    """``key: <number>``; occurrences inside a longer metric name (``Class Acc``) are skipped."""
+    pattern = re.compile(rf"(?<![\w#]){re.escape(key)}:\s*")
+    others = [re.compile(re.escape(name) + ":") for name in longer if key in name and name != key]
+    for lineno, line in enumerate(lines, start=1):
+        blocked = [(m.start(), m.end()) for other in others for m in other.finditer(line)]
+        for match in pattern.finditer(line):
+            if any(start <= match.start() < end for start, end in blocked):
+                continue
+            rest = line[match.end():]
+            number = _NUMBER_RE.match(rest)
+            if number:
+                return Found(key, float(number.group(0)), number.group(0), lineno)
+    return Found(key)
+
+
+def find_results(log_text: str, stored: StoredResults) -> dict[str, Found]:
+    """Obtained values for every compared key of ``stored``."""
+    lines = log_text.splitlines()
+    keys = list(stored.compared)
+    if stored.form == "image":
+        return {key: find_image_result(lines, key) for key in keys}
+    return {key: find_metric(lines, key, stored.entries) for key in keys}
+
+
+def extract_image_results(log_text: str) -> dict[str, Found]:
+    """Every ``<image>\\t<json>`` line of a log (for creating a results file): the key is the
+    basename of the last word before the last tab; the first occurrence of a key wins."""
+    found: dict[str, Found] = {}
+    for lineno, line in enumerate(log_text.splitlines(), start=1):
+        head, sep, tail = line.rpartition("\t")
+        words = head.split()
+        if not sep or not words:
+            continue
+        try:
+            value = json.loads(tail)
+        except ValueError:
+            continue
+        if isinstance(value, (list, dict)):
+            key = words[-1].split("/")[-1]
+            found.setdefault(key, Found(key, value, tail.strip(), lineno))
+    return found

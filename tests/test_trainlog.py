@@ -1,0 +1,155 @@
+"""pytest_tipc.trainlog: the per-iteration training-log fields, on each repo's real log shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_tipc.trainlog import check_train_log, parse_iterations, summarize
+
+FIX = ("Fix: print loss, avg_reader_cost, avg_batch_cost and avg_ips each iteration (spec 001 §2.2.3), "
+       "or set tipc_check_train_log = false in the ini.")
+
+# models tutorial Step6 (S32), the spec's own spelling.
+S32_LOG = """\
+[2021/12/21 16:30:12] root INFO: [Epoch 0, iter: 0] top1: 0.00000, top5: 0.00000, lr: 0.01000, loss: 7.13120, avg_reader_cost: 0.62413 sec, avg_batch_cost: 1.96213 sec, avg_samples: 8.0, avg_ips: 4.07720 images/sec.
+[2021/12/21 16:30:13] root INFO: [Epoch 0, iter: 1] top1: 0.12500, top5: 0.25000, lr: 0.01000, loss: 6.85407, avg_reader_cost: 0.00035 sec, avg_batch_cost: 0.21133 sec, avg_samples: 8.0, avg_ips: 37.85543 images/sec.
+[2021/12/21 16:30:14] root INFO: [Eval][Epoch 0] top1: 0.12500, top5: 0.50000, loss: 6.71234, avg_reader_cost: 0.001 sec, avg_batch_cost: 0.1 sec, avg_ips: 80.0 images/sec
+"""
+
+# PaddleOCR tools/program.py: avg_ costs in "s", "ips:" in samples/s.
+OCR_LOG = """\
+[2022/08/16 03:07:36] ppocr INFO: epoch: [1/2], global_step: 1, lr: 0.001000, loss: 3.416421, loss_shrink_maps: 1.865123, loss_threshold_maps: 0.951234, loss_binary_maps: 0.600064, avg_reader_cost: 2.63382 s, avg_batch_cost: 6.32390 s, avg_samples: 8.0, ips: 1.26504 samples/s, eta: 0:01:02
+[2022/08/16 03:07:38] ppocr INFO: epoch: [1/2], global_step: 2, lr: 0.001000, loss: 3.198540, loss_shrink_maps: 1.701234, loss_threshold_maps: 0.898765, loss_binary_maps: 0.598541, avg_reader_cost: 0.02533 s, avg_batch_cost: 0.37251 s, avg_samples: 8.0, ips: 21.47593 samples/s, eta: 0:00:07
+[2022/08/16 03:07:39] ppocr INFO: save model in ./output/norm_train_gpus_-1_autocast_null/latest
+"""
+
+# PaddleClas ppcls/engine/train/utils.py: batch_cost with "s" glued on, reader_cost with no unit.
+CLAS_LOG = """\
+[2022/04/26 10:20:01] ppcls INFO: [Train][Epoch 1/2][Iter: 0/10]lr(LinearWarmup): 0.00010000, CELoss: 6.91543, loss: 6.91543, batch_cost: 2.43561s, reader_cost: 0.61280, ips: 3.28460 samples/s, eta: 0:00:48
+[2022/04/26 10:20:03] ppcls INFO: [Train][Epoch 1/2][Iter: 5/10]lr(LinearWarmup): 0.00060000, CELoss: 6.90212, loss: 6.90212, batch_cost: 0.32112s, reader_cost: 0.00061, ips: 24.91281 samples/s, eta: 0:00:05
+[2022/04/26 10:20:05] ppcls INFO: [Train][Epoch 1/2][Avg]CELoss: 6.90877, loss: 6.90877
+[2022/04/26 10:20:06] ppcls INFO: [Eval][Epoch 1][Iter: 0/4]CELoss: 6.88000, loss: 6.88000, top1: 0.00000, top5: 0.12500, batch_cost: 0.40000s, reader_cost: 0.20000, ips: 20.00000 images/sec
+"""
+
+# PaddleDetection ppdet/utils/... LogPrinter: space-separated, data_cost, images/s.
+DET_LOG = """\
+[07/28 22:26:37] ppdet.engine INFO: Epoch: [0] [ 0/25] learning_rate: 0.000010 loss_xy: 2.176380 loss_wh: 0.281400 loss_obj: 1.732086 loss_cls: 0.237628 loss: 4.377978 eta: 0:54:58 batch_cost: 2.0509 data_cost: 1.7642 ips: 3.9007 images/s
+[07/28 22:27:11] ppdet.engine INFO: Epoch: [0] [20/25] learning_rate: 0.000010 loss_xy: 2.089241 loss_wh: 0.264828 loss_obj: 1.916301 loss_cls: 0.270123 loss: 4.587981 eta: 0:54:16 batch_cost: 1.7235 data_cost: 1.4684 ips: 4.6417 images/s
+"""
+
+# PaddleSeg paddleseg/core/train.py: "[TRAIN]", samples/sec, "| ETA".
+SEG_LOG = """\
+2022-04-13 11:41:02 [INFO]\t[TRAIN] epoch: 1, iter: 10/50, loss: 2.1234, lr: 0.009820, batch_cost: 0.2345, reader_cost: 0.01234, ips: 8.5288 samples/sec | ETA 00:00:09
+2022-04-13 11:41:04 [INFO]\t[TRAIN] epoch: 1, iter: 20/50, loss: 1.8765, lr: 0.009639, batch_cost: 0.2101, reader_cost: 0.00102, ips: 9.5193 samples/sec | ETA 00:00:06
+2022-04-13 11:41:05 [INFO]\t[EVAL] #Images: 50 mIoU: 0.4123 Acc: 0.8123 Kappa: 0.3012 Dice: 0.5531
+"""
+
+
+class TestRealShapes:
+    @pytest.mark.parametrize(("log", "iterations", "final_loss", "mean_ips", "spellings"), [
+        (S32_LOG, 2, 6.85407, (4.07720 + 37.85543) / 2,
+         {"loss": "loss", "avg_reader_cost": "avg_reader_cost", "avg_batch_cost": "avg_batch_cost",
+          "avg_ips": "avg_ips"}),
+        (OCR_LOG, 2, 3.198540, (1.26504 + 21.47593) / 2,
+         {"loss": "loss", "avg_reader_cost": "avg_reader_cost", "avg_batch_cost": "avg_batch_cost",
+          "avg_ips": "ips"}),
+        (CLAS_LOG, 2, 6.90212, (3.28460 + 24.91281) / 2,
+         {"loss": "loss", "avg_reader_cost": "reader_cost", "avg_batch_cost": "batch_cost", "avg_ips": "ips"}),
+        (DET_LOG, 2, 4.587981, (3.9007 + 4.6417) / 2,
+         {"loss": "loss", "avg_reader_cost": "data_cost", "avg_batch_cost": "batch_cost", "avg_ips": "ips"}),
+        (SEG_LOG, 2, 1.8765, (8.5288 + 9.5193) / 2,
+         {"loss": "loss", "avg_reader_cost": "reader_cost", "avg_batch_cost": "batch_cost", "avg_ips": "ips"}),
+    ], ids=["s32", "ocr", "clas", "det", "seg"])
+    def test_repo_logs_pass(self, log: str, iterations: int, final_loss: float, mean_ips: float,
+                            spellings: dict[str, str]) -> None:
+        summary = summarize(log, "train.log")
+        assert summary.ok, summary.failure_message()
+        assert summary.failure_message() == ""
+        assert summary.iterations == iterations
+        assert summary.final_loss == final_loss
+        assert summary.mean_ips == pytest.approx(mean_ips)
+        assert summary.spellings == spellings
+        assert summary.missing == () and summary.partial == {}
+
+    def test_eval_and_epoch_summary_lines_are_not_iterations(self) -> None:
+        assert [it.lineno for it in parse_iterations(CLAS_LOG)] == [1, 2]
+        assert [it.lineno for it in parse_iterations(S32_LOG)] == [1, 2]
+
+    def test_loss_is_not_read_from_other_loss_names(self) -> None:
+        (first, _) = parse_iterations(DET_LOG)
+        assert first.values["loss"] == 4.377978
+        (clas, _) = parse_iterations(CLAS_LOG)
+        assert clas.values["loss"] == 6.91543 and clas.values["avg_batch_cost"] == 2.43561
+
+    def test_metrics(self) -> None:
+        summary = summarize(S32_LOG)
+        assert summary.metrics() == {
+            "iterations": 2, "final_loss": 6.85407, "mean_ips": pytest.approx((4.0772 + 37.85543) / 2),
+            "mean_batch_cost_s": pytest.approx((1.96213 + 0.21133) / 2),
+            "mean_reader_cost_s": pytest.approx((0.62413 + 0.00035) / 2)}
+
+
+class TestFailures:
+    def test_missing_fields_are_named_with_the_log_and_the_fix(self) -> None:
+        log = ("[Epoch 0, iter: 0] loss: 7.1, avg_batch_cost: 1.9 sec\n"
+               "[Epoch 0, iter: 1] loss: 6.8, avg_batch_cost: 0.2 sec\n")
+        summary = summarize(log, "test_tipc/output/m/lite/norm_train_gpus_-1_autocast_null/train.log")
+        assert not summary.ok
+        assert summary.missing == ("avg_reader_cost", "avg_ips")
+        assert summary.failure_message() == (
+            "training log test_tipc/output/m/lite/norm_train_gpus_-1_autocast_null/train.log: 2 iteration line(s), "
+            "but none prints avg_reader_cost, avg_ips.\n" + FIX)
+
+    def test_loss_only_log(self) -> None:
+        summary = summarize("epoch 1 step 10 loss: 0.5\nepoch 1 step 20 loss: 0.4\n", "train.log")
+        assert summary.missing == ("loss", "avg_reader_cost", "avg_batch_cost", "avg_ips")
+        assert summary.failure_message() == (
+            "training log train.log: no iteration line found (2 line(s) print loss but none prints a timing field); "
+            "missing fields: loss, avg_reader_cost, avg_batch_cost, avg_ips.\n" + FIX)
+
+    def test_empty_log(self) -> None:
+        assert summarize("", "train.log").failure_message() == (
+            "training log train.log: no iteration line found (no line prints loss or a timing field); "
+            "missing fields: loss, avg_reader_cost, avg_batch_cost, avg_ips.\n" + FIX)
+
+    def test_timing_without_loss(self) -> None:
+        summary = summarize("step 1 avg_reader_cost: 0.1 s, avg_batch_cost: 0.2 s, avg_ips: 5 images/sec\n", "t.log")
+        assert summary.missing == ("loss",)
+        assert summary.failure_message() == "training log t.log: 1 iteration line(s), but none prints loss.\n" + FIX
+
+    def test_missing_file(self, tmp_path: Path) -> None:
+        summary = check_train_log(tmp_path / "train.log", display_path="out/train.log")
+        assert not summary.ok
+        assert summary.failure_message() == (
+            "training log out/train.log: the file does not exist (the training step wrote no log here).\n" + FIX)
+
+    def test_unreadable_file(self, tmp_path: Path) -> None:
+        summary = check_train_log(tmp_path)  # a directory
+        assert not summary.ok and summary.failure_message().startswith(f"training log {tmp_path}: cannot be read (")
+
+    def test_spec_names_only_rejects_clas_spelling(self) -> None:
+        summary = summarize(CLAS_LOG, "clas.log", spec_names=True)
+        assert summary.missing == ("avg_reader_cost", "avg_batch_cost")
+        assert summary.iterations == 2  # "ips:" is a spec spelling (the benchmark parser keys on it)
+        assert summary.failure_message() == (
+            "training log clas.log: 2 iteration line(s), but none prints avg_reader_cost, avg_batch_cost.\n" + FIX)
+
+    def test_partial_fields_are_noted_not_failed(self) -> None:
+        log = S32_LOG + "[Epoch 0, iter: 2] loss: 6.5, avg_reader_cost: 0.0003 sec, avg_batch_cost: 0.2 sec\n"
+        summary = summarize(log)
+        assert summary.ok
+        assert summary.partial == {"avg_ips": 1}
+        assert summary.notes() == ["avg_ips is missing on 1 of 3 iteration lines"]
+
+    def test_required_subset_and_unknown_field(self) -> None:
+        assert summarize("loss: 1.0, ips: 3 samples/s\n", required=("loss", "avg_ips")).ok
+        with pytest.raises(ValueError, match=r"unknown training-log field\(s\) \['acc'\]"):
+            summarize("", required=("acc",))
+
+    def test_file_round_trip(self, tmp_path: Path) -> None:
+        log = tmp_path / "train.log"
+        log.write_text(OCR_LOG, encoding="utf-8")
+        summary = check_train_log(log)
+        assert summary.ok and summary.log_path == str(log) and summary.final_loss == 3.19854
