@@ -11,7 +11,7 @@ from .cells import Step
 
 
 def step_record(step: Step, argv: list[str] | tuple[str, ...] | None = None,
-                cuda_visible_devices: str | None | bool = False) -> dict[str, Any]:
+                cuda_visible_devices: str | bool | None = False) -> dict[str, Any]:
     """``{"argv", "cwd", "cuda_visible_devices"}``; ``argv[0]`` is the interpreter's basename.
 
     Real runs pass the argv and device list they actually used; dry runs record the plan.

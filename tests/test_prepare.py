@@ -1,0 +1,118 @@
+"""Data preparation: once per (config, mode) across processes, cached between sessions."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from pytest_tipc.prepare import PrepareError, prepare_data
+
+CONFIG = "test_tipc/configs/m/train_infer_python.txt"
+PREPARE_SH = """\
+echo "$1 $2" >> prepare_calls.txt
+echo "downloading lite data for $2"
+mkdir -p lite_data && touch lite_data/ok
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / "test_tipc/configs/m").mkdir(parents=True)
+    (root / CONFIG).write_text("===train_params===\nmodel_name:m\npython:python\n")
+    (root / "test_tipc/prepare.sh").write_text(PREPARE_SH)
+    return root
+
+
+def prepare(root: Path, session: str = "s1", **kw: object) -> str:
+    base = root.parent
+    return prepare_data(root / CONFIG, "lite_train_lite_infer", root, state_dir=base / session,
+                        cache_dir=base / "cache", log_dir=root / "test_tipc/output", **kw)  # type: ignore[arg-type]
+
+
+def calls(root: Path) -> list[str]:
+    path = root / "prepare_calls.txt"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+class TestPrepareSh:
+    def test_runs_once_and_is_cached_between_sessions(self, repo: Path) -> None:
+        assert prepare(repo) == f"ran bash test_tipc/prepare.sh {CONFIG} lite_train_lite_infer"
+        assert calls(repo) == [f"{CONFIG} lite_train_lite_infer"]
+        assert (repo / "lite_data/ok").exists()
+        assert prepare(repo) == "cached"
+        assert prepare(repo, session="s2") == "cached"
+        log = repo / "test_tipc/output/prepare_m_train_infer_python_lite_train_lite_infer.log"
+        assert "downloading lite data for lite_train_lite_infer" in log.read_text()
+
+    def test_a_changed_config_or_script_prepares_again(self, repo: Path) -> None:
+        prepare(repo)
+        (repo / CONFIG).write_text("===train_params===\nmodel_name:m2\npython:python\n")
+        assert prepare(repo, session="s2").startswith("ran ")
+        (repo / "test_tipc/prepare.sh").write_text(PREPARE_SH + "echo v2\n")
+        assert prepare(repo, session="s3").startswith("ran ")
+        assert len(calls(repo)) == 3
+
+    def test_failure_names_the_log_and_is_not_retried_in_the_session(self, repo: Path) -> None:
+        (repo / "test_tipc/prepare.sh").write_text(PREPARE_SH + "echo 'wget: unable to resolve host'\nexit 4\n")
+        with pytest.raises(PrepareError) as first:
+            prepare(repo)
+        text = str(first.value)
+        assert "step setup failed with exit code 4" in text
+        assert "wget: unable to resolve host" in text and "prepare_m_train_infer_python_lite_train_lite_infer.log" in text
+        with pytest.raises(PrepareError) as second:
+            prepare(repo)
+        assert str(second.value) == text and len(calls(repo)) == 1
+        with pytest.raises(PrepareError):  # a new session tries again
+            prepare(repo, session="s2")
+        assert len(calls(repo)) == 2
+
+
+def _prepare_in_process(root: Path) -> str:
+    return prepare(root)
+
+
+def test_concurrent_workers_prepare_once(repo: Path) -> None:
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        outcomes = pool.map(_prepare_in_process, [repo] * 4)
+    assert len(calls(repo)) == 1
+    assert sorted(outcomes)[:3] == ["cached"] * 3
+
+
+class TestDeclared:
+    def test_command_template_substitutes_per_word(self, repo: Path) -> None:
+        (repo / "test_tipc/prepare.sh").unlink()
+        (repo / "prep.py").write_text("import sys\nopen('prep_args.txt', 'w').write(repr(sys.argv[1:]))\n")
+        command = ("python", "prep.py", "--config={config}", "{mode}", "; touch PWNED")
+        assert prepare(repo, command=command) == f"ran python prep.py --config={CONFIG} lite_train_lite_infer '; touch PWNED'"
+        assert (repo / "prep_args.txt").read_text() == repr(
+            [f"--config={CONFIG}", "lite_train_lite_infer", "; touch PWNED"])
+        assert not (repo / "PWNED").exists()
+        assert prepare(repo, command=command) == "cached"
+        (repo / "prep.py").write_text("import sys\nopen('prep_args.txt', 'w').write('v2')\n")
+        assert prepare(repo, session="s2", command=command).startswith("ran ")
+
+    def test_a_single_string_command_is_split(self, repo: Path) -> None:
+        (repo / "test_tipc/prepare.sh").unlink()
+        (repo / "prep.py").write_text("import sys\nopen('prep_args.txt', 'w').write(repr(sys.argv[1:]))\n")
+        prepare(repo, command=("python prep.py {mode} 'a b'",))
+        assert (repo / "prep_args.txt").read_text() == repr(["lite_train_lite_infer", "a b"])
+
+    def test_hook_runs_once_per_session(self, repo: Path) -> None:
+        (repo / "test_tipc/prepare.sh").unlink()
+        seen: list[tuple[Path, str, Path]] = []
+
+        def hook(config_path: Path, mode: str, root: Path) -> None:
+            seen.append((config_path, mode, root))
+
+        assert prepare(repo, hook=hook).startswith("ran the pytest_tipc_prepare hook")
+        assert prepare(repo, hook=hook) == "cached"
+        assert seen == [(repo / CONFIG, "lite_train_lite_infer", repo)]
+        prepare(repo, session="s2", hook=hook)
+        assert len(seen) == 2
+
+    def test_nothing_to_prepare(self, repo: Path) -> None:
+        (repo / "test_tipc/prepare.sh").unlink()
+        assert prepare(repo) == "nothing to prepare"
