@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import pytest
@@ -65,6 +66,12 @@ class CellRun:
         reason = engine.skip_reason(self.plan, cell)
         if reason:
             pytest.skip(reason)
-        engine.prepare(self.item.path, self.plan.mode)
-        outcome = engine.run_cell(self.plan, cell)
+        from .engine import PrepareError
+
+        root = Path(self.plan.root)
+        try:
+            engine.prepare(self.item.path, self.plan.mode, root=root)
+        except PrepareError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        outcome = engine.run_cell(self.plan, cell, root=root)
         check_cell(self.item, self.settings, self.plan, cell, outcome)

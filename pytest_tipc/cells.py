@@ -120,6 +120,8 @@ class Plan:
     cells: tuple[Cell, ...] = field(default_factory=tuple)
     # Why the plan has no cells, when it has none (shown as the skip reason).
     reason: str = ""
+    # The absolute harness root the plan was made for (set by the plugin).
+    root: str = ""
 
     def steps(self) -> list[Step]:
         return [step for cell in self.cells for step in cell.steps]

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from .cellrecord import make_record, record_property
 from .cells import Cell, Plan
-from .config import ConfigError, parse_file
+from .config import ConfigError, harness_root, parse_file
 from .detect import detect_dialect
 from .dialects import planner
 from .options import Settings
@@ -20,16 +21,6 @@ from .validate import validate
 SETTINGS_KEY = pytest.StashKey[Settings]()
 PLAN_KEY = pytest.StashKey[Plan]()
 CELL_KEY = pytest.StashKey[Cell]()
-
-
-def harness_root(config_path: Path, settings: Settings, invocation: Path) -> Path:
-    """The directory the upstream harness runs from: the part of the path before ``test_tipc/``;
-    for configs outside a ``test_tipc`` folder, ini ``tipc_root`` or the invocation directory."""
-    parts = config_path.parts
-    if "test_tipc" in parts:
-        index = len(parts) - 1 - parts[::-1].index("test_tipc")
-        return Path(*parts[:index])
-    return settings.root or invocation
 
 
 def needs_gpu(cell: Cell) -> int:
@@ -65,15 +56,25 @@ class TipcFile(pytest.File):
             item = TipcItem.from_parent(self, name=name, callobj=_run_tipc_cell)
             item.stash[CELL_KEY] = cell
             _mark(item, plan, cell)
+            item.user_properties.append(record_property(make_record(
+                config=self._shown_path(), model=plan.model_name, mode=plan.mode, kind=cell.kind, key=cell.key,
+                dialect=plan.dialect, parent=cell.requires or "", fields=cell.field_map,
+                log=cell.steps[-1].log if cell.steps else "")))
             yield item
+
+    def _shown_path(self) -> str:
+        try:
+            return os.path.relpath(self.path, self.config.rootpath)
+        except ValueError:
+            return str(self.path)
 
     def _plan(self, settings: Settings) -> Plan:
         config = parse_file(self.path)
-        root = harness_root(Path(os.path.abspath(self.path)), settings, self.config.invocation_params.dir)
+        root = harness_root(self.path, settings.root or self.config.invocation_params.dir)
         dialect = settings.dialect if settings.dialect != "auto" else detect_dialect(config, root)
         validate(config, dialect)
         plan = planner(dialect)(config, settings.mode, root)
-        return dataclasses.replace(plan, dialect=dialect)
+        return dataclasses.replace(plan, dialect=dialect, root=str(root))
 
 
 class TipcItem(pytest.Function):

@@ -7,6 +7,7 @@ its position and its physical line number in the file, so errors can point at ``
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,17 @@ class TipcConfig:
     @property
     def python(self) -> str:
         return self.value(3)
+
+
+def harness_root(config_path: Path | str, default: Path) -> Path:
+    """The directory the upstream harness runs from: the part of the config's absolute path before
+    its last ``test_tipc`` folder (``contrib/MedicalSeg`` for MedicalSeg); ``default`` for configs
+    outside a ``test_tipc`` folder (the docs template)."""
+    parts = Path(os.path.abspath(config_path)).parts
+    if "test_tipc" in parts:
+        index = len(parts) - 1 - parts[::-1].index("test_tipc")
+        return Path(*parts[:index])
+    return default
 
 
 def parse_text(text: str, path: Path | str = "<string>") -> TipcConfig:

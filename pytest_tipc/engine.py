@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from . import devices, nodes, proctree
 from .cells import Cell, Plan, Step, token
+from .config import harness_root
 from .once import OnceState, run_once
 from .output import HARNESS_OUTPUT, relocate, relocated_log_dir
 from .ports import free_port
@@ -238,11 +239,3 @@ def _parent(plan: Plan, cell: Cell) -> Cell | None:
         return None
     return next((c for c in plan.cells if c.key == cell.requires and c.kind != "infer"), None)
 
-
-def harness_root(config_path: Path, default: Path) -> Path:
-    """The directory the harness runs from: the part of the config's path before ``test_tipc/``."""
-    parts = Path(os.path.abspath(config_path)).parts
-    if "test_tipc" in parts:
-        index = len(parts) - 1 - parts[::-1].index("test_tipc")
-        return Path(*parts[:index])
-    return default

@@ -29,6 +29,12 @@ MARKERS = (
 )
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import newhooks
+
+    pluginmanager.add_hookspecs(newhooks)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
@@ -42,6 +48,11 @@ def pytest_configure(config: pytest.Config) -> None:
         _collect_configs(config, settings)
     if settings.configs and config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(settings), "tipc-xdist")
+    if settings.configs:
+        from .summary import SummaryPlugin, WorkerOutput
+
+        worker = hasattr(config, "workerinput")
+        config.pluginmanager.register(WorkerOutput() if worker else SummaryPlugin(settings), "tipc-summary")
 
 
 def _collect_configs(config: pytest.Config, settings: Settings) -> None:
@@ -72,7 +83,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> TipcFile | None:
     settings = parent.config.stash.get(SETTINGS_KEY, None)
     if settings and os.path.normpath(os.path.abspath(file_path)) in {str(p) for p in settings.configs}:
-        return TipcFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+        tipc_file: TipcFile = TipcFile.from_parent(parent, path=file_path)
+        return tipc_file
     return None
 
 
@@ -99,11 +111,12 @@ def tipc_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     base = tmp_path_factory.getbasetemp()
     worker = getattr(config, "workerinput", {}).get("workerid", "master")
     shared = base.parent if worker != "master" else base
-    cache = config.cache.mkdir("tipc") if config.cache is not None else shared / "tipc-cache"
+    cache = getattr(config, "cache", None)
+    cache_dir = cache.mkdir("tipc") if cache is not None else shared / "tipc-cache"
     engine = Engine(EngineSettings(
         root=config.invocation_params.dir,
         state_dir=shared / "tipc-state",
-        cache_dir=Path(cache),
+        cache_dir=Path(cache_dir),
         output_dir=settings.output,
         timeout=settings.timeout,
         stage_timeouts=settings.stage_timeouts,
@@ -114,15 +127,28 @@ def tipc_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         worker_id=worker,
         local_nodes=settings.local_nodes,
         prepare_command=settings.prepare or None,
-    ))
-    yield engine
+    ), prepare_hook=_prepare_hook(config))
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def _prepare_hook(config: pytest.Config) -> Any:
+    hook = config.hook.pytest_tipc_prepare
+    return hook if hook.get_hookimpls() else None
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    from .proctree import kill_all_running
+
+    kill_all_running(grace=1.0)
 
 
 def _stream(config: pytest.Config) -> Any:
     import sys
 
-    capture = config.pluginmanager.getplugin("capturemanager")
-    return capture and getattr(sys, "__stdout__", None)
+    return getattr(sys, "__stdout__", None)
 
 
 @pytest.fixture

@@ -128,8 +128,8 @@ def test_status_lines_carry_model_command_and_log() -> None:
     train, export = plan.cells[0].steps
     save_log = f"{OUT}/norm_train_gpus_0_autocast_null"
     assert train.status.startswith("Run {verdict} with command - det - python3.7 tools/train.py")
-    assert train.status.endswith(f" - {save_log}.log") and train.log == f"{save_log}.log"
-    assert f"> {export.log} 2>&1" in export.status and export.status.endswith(export.log)
+    assert train.status.endswith(f" - {save_log}.log ") and train.log == f"{save_log}.log"
+    assert f"> {export.log} 2>&1" in export.status and export.status.endswith(f"{export.log} ")
 
 
 def test_amp_appends_ocr_flags_without_autocast_key() -> None:

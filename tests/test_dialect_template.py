@@ -82,7 +82,7 @@ def test_docs_template_config() -> None:
                                 f"output_dir={OUT}/norm_train_gpus_0_autocast_null", "epoch_num=1",
                                 "train_batch_size=4"]
     assert train.status.startswith("Run {verdict} with command - python3.7 tools/train.py -c config.yaml")
-    assert train.status.endswith("!") and train.log == f"{OUT}/norm_train_gpus_0_autocast_null.log"
+    assert train.status.endswith("!  ") and train.log == f"{OUT}/norm_train_gpus_0_autocast_null.log"
     assert train.cuda_visible_devices is None and export.cuda_visible_devices is None
     assert list(export.argv[-2:]) == [f"pretrained_model={OUT}/norm_train_gpus_0_autocast_null/latest",
                                       f"save_dir={OUT}/norm_train_gpus_0_autocast_null"]
@@ -99,7 +99,7 @@ def test_docs_template_config() -> None:
     assert gpu.cuda_visible_devices == "0"
     assert gpu.log == f"{OUT}/python_infer_gpu_usetrt_False_precision_null_batchsize_1.log"
     assert gpu.status.startswith("Run {verdict} with command - python3.7 infer.py")
-    assert gpu.status.endswith(f"> {gpu.log} 2>&1 !")
+    assert gpu.status.endswith(f"> {gpu.log} 2>&1 !  ")
 
 
 def test_reference_model_gpu_list_cpu_gpu_multi_and_two_nodes() -> None:

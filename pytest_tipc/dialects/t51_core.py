@@ -176,15 +176,15 @@ def save_log_name(log_dir: str, trainer: str, slot: GpuSlot, autocast: str) -> s
 
 
 def ocr_status(model: str, command: str, log: str) -> str:
-    return f"Run {{verdict}} with command - {model} - {command} - {log}"
+    return f"Run {{verdict}} with command - {model} - {command} - {log} "  # upstream: `… ${log_path} \033[0m`
 
 
 def template_status(command: str) -> str:
-    return f"Run {{verdict}} with command - {command}!"
+    return f"Run {{verdict}} with command - {command}!  "  # upstream: `…${run_command}!  \033[0m`
 
 
 def s32_status(model: str, command: str) -> str:
-    return f"Run {{verdict}} with command - {model} - {command}!"
+    return f"Run {{verdict}} with command - {model} - {command}!  "
 
 
 def shell_step(

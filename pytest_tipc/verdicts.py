@@ -1,0 +1,90 @@
+"""An item's verdict after its cell ran: exit codes and artifacts (from the engine), the training
+log's fields, the AutoLog metrics and the stored inference results; metrics go to JUnit."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .autolog_parse import parse_autolog_file, perf_metrics
+from .baselines import UpdateQueue
+from .cellrecord import junit_properties, metrics_property
+from .cells import Cell, Plan
+from .options import Settings
+from .results import RESULTS_SUBDIR, check_results, tolerance_for, update_mode
+from .trainlog import check_train_log
+
+if TYPE_CHECKING:
+    from .collect import TipcItem
+    from .engine import CellOutcome
+
+UPDATES_KEY = pytest.StashKey[UpdateQueue]()
+# Stored results describe the shipped pretrained model, so only the modes that infer with it
+# (no training) are compared with them, as upstream's compare_results.py is used.
+RESULTS_MODES = ("whole_infer", "klquant_whole_infer")
+
+
+def update_queue(config: pytest.Config) -> UpdateQueue:
+    if UPDATES_KEY not in config.stash:
+        config.stash[UPDATES_KEY] = UpdateQueue()
+    return config.stash[UPDATES_KEY]
+
+
+def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outcome: CellOutcome) -> None:
+    __tracebackhide__ = True
+    root = Path(plan.root)
+    metrics: dict[str, Any] = {"duration_s": round(outcome.duration, 3)}
+    if outcome.results:
+        last = outcome.results[-1]
+        metrics["log"] = _shown(last.log_path, root)
+        item.user_properties.append(("tipc_log", str(last.log_path)))
+    if outcome.skipped:
+        pytest.skip(outcome.skipped)
+    if not outcome.ok:
+        _publish(item, metrics)
+        failure = outcome.failure or "the cell failed"
+        item.add_report_section("call", "tipc failure", failure)
+        pytest.fail(failure, pytrace=False)
+
+    problems: list[str] = []
+    train = next((r for r in outcome.results if r.kind == "train"), None)
+    if cell.kind == "train" and train is not None:
+        summary = check_train_log(train.log_path, display_path=_shown(train.log_path, root))
+        metrics.update({f"train_{k}": v for k, v in summary.metrics().items()})
+        if settings.check_train_log and not summary.ok:
+            problems.append(summary.failure_message())
+    infer = next((r for r in outcome.results if r.kind == "infer"), None)
+    if cell.kind == "infer" and infer is not None:
+        autolog = parse_autolog_file(infer.log_path)
+        if autolog is not None:
+            metrics.update({f"infer_{k}": v for k, v in perf_metrics(autolog).items()})
+        if plan.mode in RESULTS_MODES:
+            precision = cell.field_map.get("precision", "fp32") or "fp32"
+            verdict = check_results(
+                log_path=infer.log_path, results_dir=root / RESULTS_SUBDIR, model=plan.model_name,
+                precision=precision, tolerance=tolerance_for(precision, settings.tolerances),
+                update=update_mode(settings.update, settings.update_all), owner=item.nodeid, root=root)
+            update_queue(item.config).add(verdict.update)
+            metrics.update(verdict.metrics())
+            if not verdict.passed:
+                problems.append(verdict.message)
+    _publish(item, metrics)
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+def _publish(item: TipcItem, metrics: dict[str, Any]) -> None:
+    """Metrics as JUnit properties (they travel with the report, under xdist too)."""
+    numeric = {k: v for k, v in metrics.items() if k != "log"}
+    item.user_properties.extend(junit_properties(numeric))
+    item.user_properties.append(metrics_property(metrics))
+
+
+def _shown(path: Path | str, root: Path) -> str:
+    try:
+        return os.path.relpath(path, root)
+    except ValueError:
+        return str(path)
