@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
+import pytest
+
 from .results_format import ResultsFileError, parse_results_text
 
 WORKEROUTPUT_KEY = "tipc_results_updates"
@@ -148,3 +150,13 @@ class UpdateQueue:
             written.append(path)
         self._requests.clear()
         return written
+
+
+QUEUE_KEY = pytest.StashKey[UpdateQueue]()
+
+
+def update_queue(config: pytest.Config) -> UpdateQueue:
+    """The session's queue (one per process; the controller merges the workers' queues)."""
+    if QUEUE_KEY not in config.stash:
+        config.stash[QUEUE_KEY] = UpdateQueue()
+    return config.stash[QUEUE_KEY]

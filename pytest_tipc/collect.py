@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from .cellrecord import make_record, record_property
-from .cells import Cell, Plan
+from .cells import Cell, Plan, token
 from .config import ConfigError, harness_root, parse_file
 from .detect import detect_dialect
 from .dialects import planner
@@ -59,7 +59,7 @@ class TipcFile(pytest.File):
             item.user_properties.append(record_property(make_record(
                 config=self._shown_path(), model=plan.model_name, mode=plan.mode, kind=cell.kind, key=cell.key,
                 dialect=plan.dialect, parent=cell.requires or "", fields=cell.field_map,
-                log=cell.steps[-1].log if cell.steps else "")))
+                log=_record_log(cell))))
             yield item
 
     def _shown_path(self) -> str:
@@ -91,6 +91,18 @@ class TipcItem(pytest.Function):
     def reportinfo(self) -> tuple[Path, int, str]:
         cell = self.cell
         return self.path, (cell.lineno - 1 if cell and cell.lineno else 0), f"{self.parent.name}::{self.name}"  # type: ignore[union-attr]
+
+
+def _record_log(cell: Cell) -> str:
+    """The log a report links to: the training log of a train cell, else the cell's last step."""
+    train = next((step for step in cell.steps if step.kind == "train"), None)
+    step = train or (cell.steps[-1] if cell.steps else None)
+    if step is None or not step.log:
+        return ""
+    if cell.kind == "infer" and cell.requires:  # as the engine names it
+        stem, dot, suffix = step.log.rpartition(".")
+        return f"{stem}_{token(cell.requires)}.{suffix}" if dot else step.log
+    return step.log
 
 
 def _mark(item: TipcItem, plan: Plan, cell: Cell) -> None:

@@ -200,13 +200,25 @@ class Engine:
             for index, step in enumerate(steps):
                 if leased:
                     step = devices.apply_lease(step, mapping, leased)
-                log_path = root / step.log if step.log else log_dir / f"{token(cell.key)}_{index}_{step.kind}.log"
+                log_path = self._log_path(cell, step, index, root, log_dir)
                 result = self._run_step(cell, step, log_path, root, leased)
                 append_status(log_dir, step.status, result.ok)
                 results.append(result)
                 if not result.ok:
                     return results, result.failure_report(), leased
         return results, None, leased
+
+    @staticmethod
+    def _log_path(cell: Cell, step: Step, index: int, root: Path, log_dir: Path) -> Path:
+        """The harness's log name; an infer log also names the cell whose model it used, because
+        upstream names it by device/precision/batch only and each trainer overwrote the last one
+        (docs/deviations.md) — under xdist they would even be written at the same time."""
+        if not step.log:
+            return log_dir / f"{token(cell.key)}_{index}_{step.kind}.log"
+        path = root / step.log
+        if cell.kind == "infer" and cell.requires:
+            path = path.with_name(f"{path.stem}_{token(cell.requires)}{path.suffix}")
+        return path
 
     def _run_step(self, cell: Cell, step: Step, log_path: Path, root: Path, leased: tuple[str, ...]) -> StepResult:
         s = self.settings

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 PRECISIONS = ("fp32", "fp16", "int8")
 Form = Literal["image", "metric"]
 CELL_WIDTH = 40
@@ -87,6 +85,8 @@ def parse_value(text: str) -> Any:
     parts = text.split()
     if parts and len(parts) % 4 == 0:
         try:
+            import numpy as np  # lazily: the plugin starts without numpy
+
             return np.array([int(p) for p in parts]).reshape(-1, 4).tolist()
         except ValueError:
             pass

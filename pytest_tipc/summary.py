@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from .baselines import WORKEROUTPUT_KEY
+from .baselines import WORKEROUTPUT_KEY, update_queue
 from .cellrecord import RecordCollector
 from .options import Settings
 from .report import terminal_summary, write_report
-from .verdicts import update_queue
 
 
 class SummaryPlugin:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .autolog_parse import parse_autolog_file, perf_metrics
-from .baselines import UpdateQueue
+from .baselines import update_queue
 from .cellrecord import junit_properties, metrics_property
 from .cells import Cell, Plan
 from .options import Settings
@@ -21,16 +21,9 @@ if TYPE_CHECKING:
     from .collect import TipcItem
     from .engine import CellOutcome
 
-UPDATES_KEY = pytest.StashKey[UpdateQueue]()
 # Stored results describe the shipped pretrained model, so only the modes that infer with it
 # (no training) are compared with them, as upstream's compare_results.py is used.
 RESULTS_MODES = ("whole_infer", "klquant_whole_infer")
-
-
-def update_queue(config: pytest.Config) -> UpdateQueue:
-    if UPDATES_KEY not in config.stash:
-        config.stash[UPDATES_KEY] = UpdateQueue()
-    return config.stash[UPDATES_KEY]
 
 
 def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outcome: CellOutcome) -> None:
@@ -53,14 +46,14 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
     train = next((r for r in outcome.results if r.kind == "train"), None)
     if cell.kind == "train" and train is not None:
         summary = check_train_log(train.log_path, display_path=_shown(train.log_path, root))
-        metrics.update({f"train_{k}": v for k, v in summary.metrics().items()})
+        metrics.update(summary.metrics())
         if settings.check_train_log and not summary.ok:
             problems.append(summary.failure_message())
     infer = next((r for r in outcome.results if r.kind == "infer"), None)
     if cell.kind == "infer" and infer is not None:
         autolog = parse_autolog_file(infer.log_path)
         if autolog is not None:
-            metrics.update({f"infer_{k}": v for k, v in perf_metrics(autolog).items()})
+            metrics.update(perf_metrics(autolog))
         if plan.mode in RESULTS_MODES:
             precision = cell.field_map.get("precision", "fp32") or "fp32"
             verdict = check_results(

@@ -131,7 +131,8 @@ class TestRun:
         moved = out / "tiny" / "lite_train_lite_infer"
         assert (moved / FILENAME).is_file()
         assert (moved / "norm_train_gpus_-1_autocast_null" / "inference" / "inference.json").is_file()
-        assert (moved / "python_infer_cpu_batchsize_1.log").is_file()
+        # infer logs also name the cell whose model they used (see Engine._log_path)
+        assert (moved / "python_infer_cpu_batchsize_1_cpu-null-norm_train.log").is_file()
         assert not (root / "test_tipc").exists()
         assert str(moved) in (moved / FILENAME).read_text()
 
