@@ -48,16 +48,19 @@ class TipcFile(pytest.File):
             yield TipcItem.from_parent(self, name=f"nothing[{plan.mode}]", callobj=_run_tipc_cell)
             return
         seen: dict[str, int] = {}
+        shown = self._shown_path()
+        fixtureinfo = None  # every item of a file sees the same fixtures: compute them once
         for cell in plan.cells:
             name = f"{cell.kind}[{cell.key}]"
             seen[name] = seen.get(name, 0) + 1
             if seen[name] > 1:  # a config that lists a value twice (e.g. gpu_list:0|0)
                 name = f"{cell.kind}[{cell.key}-{seen[name]}]"
-            item = TipcItem.from_parent(self, name=name, callobj=_run_tipc_cell)
+            item = TipcItem.from_parent(self, name=name, callobj=_run_tipc_cell, fixtureinfo=fixtureinfo)
+            fixtureinfo = item._fixtureinfo
             item.stash[CELL_KEY] = cell
             _mark(item, plan, cell)
             item.user_properties.append(record_property(make_record(
-                config=self._shown_path(), model=plan.model_name, mode=plan.mode, kind=cell.kind, key=cell.key,
+                config=shown, model=plan.model_name, mode=plan.mode, kind=cell.kind, key=cell.key,
                 dialect=plan.dialect, parent=cell.requires or "", fields=cell.field_map,
                 log=_record_log(cell))))
             yield item

@@ -130,6 +130,15 @@ class Settings:
     check_train_log: bool = True
     root: Path | None = None
 
+    @property
+    def config_set(self) -> frozenset[str]:
+        """The configs as normalised absolute path strings (pytest offers every file it visits)."""
+        cached: frozenset[str] | None = self.__dict__.get("_config_set")
+        if cached is None:
+            cached = frozenset(str(path) for path in self.configs)
+            object.__setattr__(self, "_config_set", cached)
+        return cached
+
 
 def _ini_parsed(config: pytest.Config, name: str, parse: Any) -> list[Any]:
     values = []

@@ -20,6 +20,7 @@ from .options import Settings, add_options, read_settings
 if TYPE_CHECKING:
     from .engine import Engine
 
+EXCLUSIVE_KEY = pytest.StashKey[bool]()
 MARKERS = (
     "tipc(**fields): a TIPC cell; fields: dialect, model, mode, kind, key, gpus, nodes, autocast, trainer, "
     "device, mkldnn, threads, trt, precision, batch_size, quant. Select with -m \"tipc(precision='fp16')\".",
@@ -56,10 +57,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _collect_configs(config: pytest.Config, settings: Settings) -> None:
-    """Make pytest visit the configs: alone when the user named no paths, else beside them."""
+    """Make pytest visit the configs: alone when the user named no paths, else beside them.
+
+    Alone, pytest is given each config's directory (it lists a directory once per argument in
+    it, so one argument per file would list a 20-config directory 20 times) and
+    :func:`pytest_ignore_collect` keeps it from collecting anything else there."""
     configs = [str(path) for path in settings.configs]
     if config.args_source != pytest.Config.ArgsSource.ARGS:
-        config.args[:] = configs
+        config.args[:] = list(dict.fromkeys(os.path.dirname(path) for path in configs))
+        config.stash[EXCLUSIVE_KEY] = True
         return
     given = [Path(config.invocation_params.dir, arg.split("::")[0]) for arg in config.args]
     for path in configs:
@@ -80,9 +86,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"tipc: {len(settings.configs)} config(s), mode {settings.mode}, dialect {settings.dialect}, {what}"]
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """In a TIPC-only run, files beside the configs are not collected."""
+    if config.stash.get(EXCLUSIVE_KEY, False) and not collection_path.is_dir():
+        settings = config.stash[SETTINGS_KEY]
+        return os.path.normpath(os.path.abspath(collection_path)) not in settings.config_set or None
+    return None
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> TipcFile | None:
     settings = parent.config.stash.get(SETTINGS_KEY, None)
-    if settings and os.path.normpath(os.path.abspath(file_path)) in {str(p) for p in settings.configs}:
+    if settings and settings.configs and os.path.normpath(os.path.abspath(file_path)) in settings.config_set:
         tipc_file: TipcFile = TipcFile.from_parent(parent, path=file_path)
         return tipc_file
     return None

@@ -12,6 +12,8 @@ def words(command: str) -> list[str]:
     Quotes are removed and whitespace separates words; ``;``, ``$(...)``, ``>`` and globs stay
     literal characters, so a config value can never start another command.
     """
+    if not any(char in command for char in "'\"\\"):
+        return command.split()  # no quoting: the same words as shlex, ~50x faster
     try:
         return shlex.split(command, posix=True)
     except ValueError:  # an unbalanced quote: fall back to plain whitespace splitting
