@@ -72,7 +72,9 @@ def node_argvs(step: Step, port: int, node_devices: Sequence[tuple[str, ...]] | 
     argvs = []
     for rank in range(nnodes):
         node = base.with_devices(node_devices[rank]) if node_devices else base.without(DEVICE_FLAGS)
-        if rank:
+        # every rank keeps its worker logs beside the step log (rank 0 too, unless the config names
+        # a --log_dir), instead of a shared ./log/ in the harness root
+        if rank or not any(arg == "--log_dir" or arg.startswith("--log_dir=") for arg in step.argv):
             node = node.without(("--log_dir",)).with_options("--log_dir", f"{log_path}.node{rank}.workers")
         node = node.with_options("--master", f"127.0.0.1:{port}", "--nnodes", str(nnodes), "--rank", str(rank))
         argvs.append(node.join())

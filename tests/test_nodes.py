@@ -49,7 +49,7 @@ class TestRewrite:
         argvs = node_argvs(launch_step("paddle.distributed.launch"), 29517, None, Path("/o/train.log"))
         common = (sys.executable, "-m", "paddle.distributed.launch", "--master", "127.0.0.1:29517", "--nnodes", "2")
         assert argvs == [
-            (*common, "--rank", "0", "train.py", "-o", "x=1"),
+            (*common, "--rank", "0", "--log_dir", "/o/train.log.node0.workers", "train.py", "-o", "x=1"),
             (*common, "--rank", "1", "--log_dir", "/o/train.log.node1.workers", "train.py", "-o", "x=1"),
         ]
 

@@ -48,7 +48,8 @@ def single(tmp_path_factory: pytest.TempPathFactory, lite_data: Path) -> tuple[P
 def _check_against_single(out: Path, single: tuple[Path, str]) -> None:
     log = (out / "train.log").read_text()
     assert "data parallel: 2 processes, backend gloo" in log
-    assert first_loss(log) == first_loss(single[1])
+    # equal as printed (5 decimals); the tolerance only absorbs a last-digit rounding flip
+    assert float(first_loss(log)) == pytest.approx(float(first_loss(single[1])), abs=1.5e-5)
     assert len(iter_lines(log)) == 3
     assert state_shapes(out / "latest.pdparams") == state_shapes(single[0] / "latest.pdparams")
 

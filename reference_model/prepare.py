@@ -1,0 +1,106 @@
+"""Stage data for a TIPC run (what upstream ``test_tipc/prepare.sh`` does with wget/tar).
+
+    python reference_model/prepare.py [<config>] [<mode>] [--dest DIR]
+
+Extracts the committed ``test_images/lite_data.tar`` to ``./lite_data`` (the configs' ``--data-path``)
+for every mode; the whole modes use the same set (there is no larger one to download). Checks that
+the committed pretrained weights and demo images that ``whole_infer`` uses are present.
+
+Idempotent and safe to run concurrently: a finished extraction carries a stamp with the tar's
+SHA-256 and is reused; otherwise the tar is extracted into a temporary sibling directory that is
+renamed into place. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LITE_TAR = REPO_ROOT / "test_images" / "lite_data.tar"
+DEMO_DIR = REPO_ROOT / "test_images" / "demo"
+PRETRAINED = (
+    REPO_ROOT / "test_tipc" / "pretrained" / "mobilenet_v3_small" / "mobilenet_v3_small_pretrained.pdparams",
+    REPO_ROOT / "test_tipc" / "pretrained" / "mobilenet_v3_small_pact" / "mobilenet_v3_small_pact_pretrained.pdparams",
+)
+MODES = ("lite_train_lite_infer", "lite_train_whole_infer", "whole_train_whole_infer", "whole_infer")
+STAMP = ".lite_data.sha256"
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def extract_lite_data(dest: Path, tar_path: Path = LITE_TAR) -> Path:
+    """Make ``dest`` hold the tar's ``lite_data`` tree; return ``dest``."""
+    if not tar_path.is_file():
+        raise FileNotFoundError(f"{tar_path} is missing (regenerate it: python reference_model/make_lite_data.py)")
+    digest = sha256(tar_path)
+    stamp = dest / STAMP
+    if stamp.is_file() and stamp.read_text().strip() == digest:
+        print(f"{dest} is up to date ({tar_path.name} sha256 {digest[:12]})")
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".lite_data.", dir=dest.parent))
+    try:
+        with tarfile.open(tar_path) as tar:
+            for member in tar.getmembers():
+                if not (member.isfile() or member.isdir()) or member.name.startswith(("/", "..")) or ".." in member.name:
+                    raise ValueError(f"refusing unsafe tar member {member.name!r}")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(tmp, filter="data")
+            else:  # members checked above: no links, no absolute or parent paths
+                tar.extractall(tmp)
+        (tmp / "lite_data" / STAMP).write_text(digest + "\n")
+        if dest.exists() or dest.is_symlink():
+            old = dest.with_name(f".{dest.name}.old.{os.getpid()}")
+            os.replace(dest, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(tmp / "lite_data", dest)
+    except OSError:
+        # another process finished first: accept its result if it is complete
+        if not ((dest / STAMP).is_file() and (dest / STAMP).read_text().strip() == digest):
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    n_train = len((dest / "train_list.txt").read_text().splitlines())
+    n_val = len((dest / "val_list.txt").read_text().splitlines())
+    print(f"extracted {tar_path} -> {dest}: {n_train} train / {n_val} val images")
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", nargs="?", default=None, help="TIPC config (accepted for prepare.sh parity)")
+    parser.add_argument("mode", nargs="?", default="lite_train_lite_infer", choices=MODES)
+    parser.add_argument("--dest", default="./lite_data", help="where lite_data goes (default ./lite_data)")
+    parser.add_argument("--data-only", action="store_true", help="only extract lite_data; skip the checks")
+    args = parser.parse_args(argv)
+    try:
+        extract_lite_data(Path(args.dest))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    if args.data_only:
+        return 0
+    missing = [p for p in (*PRETRAINED, DEMO_DIR) if not p.exists()]
+    if missing:
+        print("ERROR: missing committed files: " + ", ".join(str(p) for p in missing)
+              + " (regenerate: python reference_model/make_pretrained.py)", file=sys.stderr)
+        return 1
+    print(f"mode {args.mode}: data ready; pretrained weights and demo images present")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
