@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import time
 import traceback
@@ -102,7 +103,7 @@ def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, c
     stamp = cache_dir / "prepare" / f"{prep.digest}.json"
     session = state_dir / "prepare" / f"{prep.digest}.json"
     done = stamp if prep.persistent else session
-    if done.is_file() and not _failure(session):
+    if _still_valid(done, root) and not _failure(session):
         return "cached"
     session.parent.mkdir(parents=True, exist_ok=True)
     done.parent.mkdir(parents=True, exist_ok=True)
@@ -110,18 +111,40 @@ def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, c
         failure = _failure(session)
         if failure:
             raise PrepareError(failure)
-        if done.is_file():
+        if _still_valid(done, root):
             return "cached"
         log_path = log_dir / f"prepare_{config_path.parent.name}_{config_path.stem}_{mode}.log"
         started = time.monotonic()
+        before = _entries(root)
         failure = _run(prep, config_path, mode, root, log_path, timeout, stream, python)
         record = {"ok": not failure, "config": str(config_path), "mode": mode, "what": prep.what,
-                  "log": str(log_path), "duration": time.monotonic() - started, "failure": failure}
+                  "log": str(log_path), "duration": time.monotonic() - started, "failure": failure,
+                  "created": sorted(_entries(root) - before)}
         if failure:
             session.write_text(json.dumps(record))
             raise PrepareError(failure)
         done.write_text(json.dumps(record))
     return f"ran {prep.what}"
+
+
+def _entries(root: Path) -> set[str]:
+    """Top-level names in the harness root (what a prepare.sh creates: ./lite_data, ./train_data, …)."""
+    try:
+        return set(os.listdir(root))
+    except OSError:
+        return set()
+
+
+def _still_valid(done: Path, root: Path) -> bool:
+    """A stamp counts while everything its preparation created in the root is still there, so a
+    deleted ./lite_data is prepared again instead of failing every training."""
+    try:
+        record = json.loads(done.read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(record.get("created"), list):  # a stamp from before "created" was recorded
+        return False
+    return all((root / name).exists() for name in record["created"])
 
 
 def _failure(session: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,25 @@ class TestDeclared:
     def test_nothing_to_prepare(self, repo: Path) -> None:
         (repo / "test_tipc/prepare.sh").unlink()
         assert prepare(repo) == "nothing to prepare"
+
+
+def test_a_cached_preparation_runs_again_when_its_output_is_gone(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    script = root / "test_tipc" / "prepare.sh"
+    script.parent.mkdir(parents=True)
+    script.write_text('mkdir -p lite_data && echo x >> lite_data/runs && echo ran >> prepare_runs\n')
+    config = root / "test_tipc" / "configs" / "m" / "train_infer_python.txt"
+    config.parent.mkdir(parents=True)
+    config.write_text("model_name:m\n")
+    cache = tmp_path / "cache"
+
+    def prepare(session: str) -> str:
+        return prepare_data(config, "lite_train_lite_infer", root, state_dir=tmp_path / session,
+                            cache_dir=cache, log_dir=tmp_path / "logs")
+
+    assert prepare("s1").startswith("ran")
+    assert prepare("s2") == "cached"  # a new session, same cache: not run again
+    shutil.rmtree(root / "lite_data")
+    assert prepare("s3").startswith("ran")  # its output was deleted: prepared again
+    assert (root / "lite_data" / "runs").is_file()
+    assert (root / "prepare_runs").read_text().split() == ["ran", "ran"]
