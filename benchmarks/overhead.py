@@ -2,7 +2,8 @@
 
 1. engine overhead: the same commands (each ``python -c "time.sleep(S)"``, ~0.3 s) run through
    ``Engine.run_cell`` (interpreter resolution, log, own session, tree sweep, status line, record)
-   and directly with ``subprocess.run`` into a log file. Target: ratio <= 1.03.
+   and directly with ``subprocess.run`` into a log file. Target: ratio <= 1.03. (1b) is the same
+   engine with a step timeout (``--tipc-timeout``), which waits for the child differently.
 2. scheduling efficiency of ``pytest -n 4`` on sleep-based cells against the ideal makespan
    (train + export on the critical path, then the infer cells spread over 4 workers). Target >= 0.9.
    It runs the plugin on a tiny template config (``--tipc-config``) in a temp dir. If the plugin
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,7 +31,8 @@ from pytest_tipc.cells import Cell, Plan, Step  # noqa: E402
 from pytest_tipc.engine import Engine, EngineSettings  # noqa: E402
 
 
-def engine_vs_direct(work: Path, steps: int, rounds: int, sleep: float) -> tuple[float, float]:
+def engine_vs_direct(work: Path, steps: int, rounds: int, sleep: float) -> tuple[float, float, float]:
+    """Mean seconds per step: direct, through the engine, through the engine with a timeout."""
     argv = (sys.executable, "-c", f"import time; time.sleep({sleep})")
     log_dir = "./test_tipc/output/bench/lite_train_lite_infer"
     cell_steps = tuple(
@@ -38,10 +41,13 @@ def engine_vs_direct(work: Path, steps: int, rounds: int, sleep: float) -> tuple
         for i in range(steps))
     cell = Cell("infer", "bench", cell_steps, (("device", "cpu"),))
     plan = Plan("template", "lite_train_lite_infer", "bench", log_dir, (cell,))
-    engine = Engine(EngineSettings(root=work, state_dir=work / "state", cache_dir=work / "cache", gpus=(),
-                                   record_path=work / "record.jsonl"))
+
+    def engine(timeout: float | None) -> Engine:
+        return Engine(EngineSettings(root=work, state_dir=work / "state", cache_dir=work / "cache", gpus=(),
+                                     record_path=work / "record.jsonl", timeout=timeout))
+
+    plain, limited = engine(None), engine(3600.0)
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
-    direct_total = engine_total = 0.0
 
     def direct() -> float:
         started = time.perf_counter()
@@ -50,22 +56,25 @@ def engine_vs_direct(work: Path, steps: int, rounds: int, sleep: float) -> tuple
                 subprocess.run(argv, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
         return time.perf_counter() - started
 
-    def via_engine() -> float:
-        started = time.perf_counter()
-        outcome = engine.run_cell(plan, cell)
-        elapsed = time.perf_counter() - started
-        assert outcome.ok, outcome.failure
-        return elapsed
+    def via(engine: Engine) -> Callable[[], float]:
+        def run() -> float:
+            started = time.perf_counter()
+            outcome = engine.run_cell(plan, cell)
+            elapsed = time.perf_counter() - started
+            assert outcome.ok, outcome.failure
+            return elapsed
+        return run
 
-    via_engine()  # warm-up: imports, interpreter lookup
-    direct()
-    for round_ in range(rounds):
-        first, second = (direct, via_engine) if round_ % 2 == 0 else (via_engine, direct)
-        a, b = first(), second()
-        d, e = (a, b) if first is direct else (b, a)
-        direct_total += d
-        engine_total += e
-    return direct_total / (rounds * steps), engine_total / (rounds * steps)
+    ways = [direct, via(plain), via(limited)]
+    for way in ways:  # warm-up: imports, interpreter lookup
+        way()
+    totals = [0.0] * len(ways)
+    for round_ in range(rounds):  # each way goes first, second and last in turn
+        for shift in range(len(ways)):
+            index = (round_ + shift) % len(ways)
+            totals[index] += ways[index]()
+    direct_s, engine_s, timeout_s = (total / (rounds * steps) for total in totals)
+    return direct_s, engine_s, timeout_s
 
 
 TOOL = """\
@@ -228,10 +237,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tipc-bench-") as tmp:
-        direct, engine = engine_vs_direct(Path(tmp), args.steps, args.rounds, args.sleep)
+        direct, engine, limited = engine_vs_direct(Path(tmp), args.steps, args.rounds, args.sleep)
     print(f"(1) engine vs direct subprocess.run, {args.rounds} x {args.steps} steps of sleep {args.sleep:g} s: "
           f"direct {direct * 1000:.1f} ms/step, engine {engine * 1000:.1f} ms/step, "
           f"ratio {engine / direct:.4f} (target <= 1.03)")
+    print(f"(1b) the same with a step timeout (--tipc-timeout 3600): engine {limited * 1000:.1f} ms/step, "
+          f"ratio {limited / direct:.4f} (target <= 1.03)")
     for line in scheduling(args.workers, args.cell_sleep):
         print(line)
 

@@ -3,8 +3,9 @@
 Under xdist the controller never sees items, only their reports, so the record travels in
 ``report.user_properties`` as JSON text:
 
-* at collection (or at the start of the call) the plugin appends ``record_property(base)``,
-  a record with everything but the outcome (config, model, mode, cell key and fields, log);
+* when the item starts (``pytest_runtest_protocol``, before its setup, so a skipped item has it
+  too) the plugin appends ``record_property(base)``, a record with everything but the outcome
+  (config, model, mode, cell key and fields, log);
 * at the end of the call it appends ``metrics_property(metrics)`` (train loss/ips, AutoLog
   times and RSS, stored-results stats) and :func:`junit_properties` (one property per metric, so
   ``--junitxml`` carries them as plain values);

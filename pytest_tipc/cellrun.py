@@ -57,7 +57,7 @@ class CellRun:
         self.item.add_report_section("call", "tipc dry run", "\n".join(lines) or "(no command)")
 
     def real_run(self, cell: Cell) -> None:
-        from .verdicts import check_cell
+        from .verdicts import check_cell, preload
 
         __tracebackhide__ = True
         if cell.skip:
@@ -73,5 +73,6 @@ class CellRun:
             engine.prepare(self.item.path, self.plan.mode, root=root)
         except PrepareError as exc:
             pytest.fail(str(exc), pytrace=False)
+        preload(cell, self.plan)
         outcome = engine.run_cell(self.plan, cell, root=root)
         check_cell(self.item, self.settings, self.plan, cell, outcome)

@@ -7,6 +7,7 @@ bash harness runs, which is what the conformance records check.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -130,6 +131,7 @@ class Plan:
 _UNSAFE = re.compile(r"[^\w.+-]")
 
 
+@functools.lru_cache(maxsize=8192)  # ids repeat the same few values thousands of times
 def token(text: str) -> str:
     """A piece of a pytest id: only ``[\\w.+-]`` (the ``-k`` grammar), never empty."""
     return _UNSAFE.sub("_", text.strip()) or "none"
@@ -183,7 +185,7 @@ def infer_cell(
     ``device`` is ``cpu`` or ``gpu`` (or another device name); ``precision`` is normalised to
     ``fp32``/``fp16``/``int8`` by the dialect; ``mkldnn``/``trt`` are the raw config values.
     """
-    inherited = tuple((k, v) for k, v in parent.fields if k not in ("kind", "quant"))
+    inherited = _inherited(parent.fields)
     fields = (*inherited, ("kind", "infer"), ("device", device), ("mkldnn", mkldnn), ("threads", threads),
               ("trt", trt), ("precision", precision), ("batch_size", batch_size), ("quant", str(quant)))
     parts = [parent.key, token(device)]
@@ -195,3 +197,9 @@ def infer_cell(
         parts.append("trt")
     parts += [token(precision), f"bs{token(batch_size)}"]
     return Cell("infer", "-".join(parts), tuple(steps), fields, parent.key, lineno, skip)
+
+
+@functools.lru_cache(maxsize=1024)  # a parent has a dozen inference cells or more
+def _inherited(fields: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The fields an inference cell takes from its train or model cell."""
+    return tuple((k, v) for k, v in fields if k not in ("kind", "quant"))

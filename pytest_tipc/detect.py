@@ -15,6 +15,7 @@ The rule, first match wins:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .config import EMPTY, PTQ20, S32, TipcConfig
@@ -22,13 +23,19 @@ from .config import EMPTY, PTQ20, S32, TipcConfig
 MARKERS = (("ppocr", "ocr"), ("ppcls", "clas"), ("paddleseg", "seg"), ("ppdet", "det"))
 
 
-def detect_dialect(config: TipcConfig, root: Path) -> str:
+def detect_dialect(config: TipcConfig, root: Path, markers: dict[str, str] | None = None) -> str:
+    """``markers`` caches :func:`repo_marker` by root for one session (the corpus has hundreds of
+    configs under a handful of roots)."""
     if config.layout == S32:
         return "s32"
-    for folder in [root, *list(root.parents)[:3]]:
-        for marker, dialect in MARKERS:
-            if (folder / marker).is_dir():
-                return dialect
+    if markers is None:
+        marked = repo_marker(root)
+    elif str(root) in markers:
+        marked = markers[str(root)]
+    else:
+        marked = markers[str(root)] = repo_marker(root)
+    if marked:
+        return marked
     if config.layout == EMPTY:
         return "template"
     if config.layout == PTQ20:
@@ -43,6 +50,15 @@ def detect_dialect(config: TipcConfig, root: Path) -> str:
     if key.endswith("checkpoints") or key.startswith("Global."):
         return "ocr"
     return "template"
+
+
+def repo_marker(root: Path) -> str:
+    """The dialect of the first repository marker in ``root`` or one of its three parents, else ""."""
+    for folder in [root, *list(root.parents)[:3]]:
+        for marker, dialect in MARKERS:
+            if os.path.isdir(os.path.join(folder, marker)):
+                return dialect
+    return ""
 
 
 def _ptq_dialect(config: TipcConfig) -> str:

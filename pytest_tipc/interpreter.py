@@ -4,6 +4,9 @@ Configs name interpreters such as ``python3.7`` that many machines lack, or have
 pyenv shim that exits 127. A bare Python-like name is used when it is on the child's PATH and
 starts; otherwise the step runs with ``sys.executable`` and the log header says so. A
 ``--tipc-python`` override replaces the interpreter of every step.
+
+The answer is worked out once per process for each (name, ``PATH``, override): a session runs
+the same interpreter for hundreds of steps.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 _PYTHON_NAME = re.compile(r"^python[\d.]*$")
 _probed: dict[tuple[str, str], str] = {}
+_resolved: dict[tuple[str, str, str | None], Resolved] = {}
 _probe_lock = threading.Lock()
 
 
@@ -35,6 +39,16 @@ class Resolved:
 def resolve(argv0: str, env: Mapping[str, str], override: str | None = None) -> Resolved:
     """``argv0`` as the child should run it. A path (with ``/``) is kept: it is relative to the
     step's cwd, and a missing file is reported when the step starts."""
+    if os.sep in argv0 and not override:
+        return Resolved(argv0)
+    key = (argv0, env.get("PATH", ""), override or None)
+    known = _resolved.get(key)
+    if known is None:
+        known = _resolved[key] = _resolve(argv0, env, override)
+    return known
+
+
+def _resolve(argv0: str, env: Mapping[str, str], override: str | None) -> Resolved:
     if override:
         found = override if os.sep in override else shutil.which(override, path=env.get("PATH"))
         if not found:

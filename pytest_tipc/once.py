@@ -4,6 +4,10 @@ The first caller takes a file lock in the run's shared state dir, runs the produ
 writes its outcome as JSON; every later caller (any worker) waits for the lock and reads it.
 A failed producer is not retried: its dependents fail at once with its failed step, log
 path and log tail.
+
+A state on disk is final (written once, atomically, under the lock), so a caller that finds it
+reads it without locking. A caller that has to wait sleeps in ``flock`` and wakes the moment
+the producer lets go, instead of polling the lock.
 """
 
 from __future__ import annotations
@@ -12,13 +16,18 @@ import hashlib
 import json
 import os
 import re
+import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+
+if sys.platform != "win32":
+    import fcntl
 
 
 @dataclass(frozen=True)
@@ -63,22 +72,43 @@ def state_path(state_dir: Path, key: str) -> Path:
 
 
 def read_state(state_dir: Path, key: str) -> OnceState | None:
-    path = state_path(state_dir, key)
+    return _read(state_path(state_dir, key))
+
+
+def _read(path: Path) -> OnceState | None:
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
     return OnceState(**data)
+
+
+@contextmanager
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (the same ``flock`` as ``filelock``'s). A waiter
+    blocks in the kernel and wakes as soon as the holder lets go; Ctrl-C still interrupts it."""
+    if sys.platform == "win32":
+        with FileLock(str(lock_path)).acquire(poll_interval=0.01):
+            yield
+        return
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by children
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def run_once(state_dir: Path, key: str, producer: Callable[[], OnceState], worker: str = "") -> OnceState:
     """The producer's state, running it only if no caller of this session has. ``producer``
     returns its :class:`OnceState`; if it raises, the failure (with traceback) is the state."""
     path = state_path(state_dir, key)
+    known = _read(path)
+    if known is not None:
+        return replace(known, reused=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Dependents poll the lock often: an infer cell starts as soon as its model exists.
-    with FileLock(str(path) + ".lock").acquire(poll_interval=0.01):
-        known = read_state(state_dir, key)
+    with exclusive(Path(str(path) + ".lock")):
+        known = _read(path)
         if known is not None:
             return replace(known, reused=True)
         try:

@@ -7,6 +7,7 @@ The work lives in one module per step of a cell's life: config → dialects (pla
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,8 +48,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     if settings.configs:
         _collect_configs(config, settings)
-    if settings.configs and config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHooks(settings), "tipc-xdist")
     if settings.configs:
         from .summary import SummaryPlugin, WorkerOutput
 
@@ -102,17 +101,23 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> TipcFile |
     return None
 
 
-class XdistHooks:
-    """Registered only when xdist is installed and TIPC configs are selected."""
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Every TIPC item that starts (also one a marker skips) carries its cell record."""
+    if isinstance(item, TipcItem):
+        item.attach_record()
+    return (yield)
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
 
-    @pytest.hookimpl
-    def pytest_xdist_auto_num_workers(self, config: pytest.Config) -> int | None:
-        from .devices import auto_num_workers
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` with TIPC configs: one worker per GPU (xdist asks before pytest_configure, so
+    this reads the options directly); ``None`` lets xdist count CPUs on a machine without GPUs."""
+    if not (config.option.tipc_configs or config.getini("tipc_configs")):
+        return None
+    from .devices import auto_num_workers
 
-        return auto_num_workers(self.settings.gpus) or None
+    return auto_num_workers(config.option.tipc_gpus) or None
 
 
 @pytest.fixture(scope="session")
@@ -154,15 +159,17 @@ def _prepare_hook(config: pytest.Config) -> Any:
 
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-    from .proctree import kill_all_running
-
-    kill_all_running(grace=1.0)
+    # Also called when collection errors stop the session: without a step started (the module that
+    # starts them never imported) there is nothing to kill, and importing it (psutil) is not free.
+    proctree = sys.modules.get(f"{__package__}.proctree")
+    if proctree is not None:
+        proctree.kill_all_running(grace=1.0)
 
 
 def _stream(config: pytest.Config) -> Any:
-    import sys
+    from .live import LiveStream
 
-    return getattr(sys, "__stdout__", None)
+    return LiveStream(config)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ process tree. The verdict is the exit code plus the artifacts the step must leav
 from __future__ import annotations
 
 import os
+import select
 import shlex
 import subprocess
 import threading
@@ -191,9 +192,9 @@ class Child:
         self._reader: threading.Thread | None = None
         command.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(command.log_path, "wb")  # closed in finish()
-        for note in command.notes:
-            self._log.write(f"{NOTE} {note}\n".encode())
-        self._log.flush()
+        if command.notes:  # the header goes before the child's first byte
+            self._log.write("".join(f"{NOTE} {note}\n" for note in command.notes).encode())
+            self._log.flush()
         env = {**command.env, proctree.TOKEN_VAR: self.token}
         try:
             self.proc = subprocess.Popen(
@@ -233,6 +234,10 @@ class Child:
         if self.proc is None:
             return True
         try:
+            if timeout is not None:
+                deadline = time.monotonic() + timeout
+                _await_exit(self.proc, timeout)
+                timeout = max(0.0, deadline - time.monotonic())
             self.proc.wait(timeout=timeout)
             return True
         except subprocess.TimeoutExpired:
@@ -264,6 +269,23 @@ class Child:
         cmd = self.command
         return StepResult(cmd.kind, cmd.argv, cmd.cwd, cmd.changes, rc, timed_out, duration, cmd.log_path,
                           timeout, lacking, self.error, cmd.notes)
+
+
+def _await_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Sleep until ``proc`` exits or ``timeout`` passes, woken by the exit itself (a pidfd):
+    ``Popen.wait(timeout)`` polls with sleeps of up to 50 ms, a delay after every step. Where
+    pidfds are missing this returns at once and ``Popen.wait`` does the waiting."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is None:
+        return
+    try:
+        fd = pidfd_open(proc.pid)
+    except OSError:  # an old kernel, or already reaped
+        return
+    try:
+        select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
 
 
 def run_step(step: Step, root: Path, *, log_path: Path | None = None, argv: tuple[str, ...] | None = None,

@@ -1,21 +1,25 @@
 """An item's verdict after its cell ran: exit codes and artifacts (from the engine), the training
-log's fields, the AutoLog metrics and the stored inference results; metrics go to JUnit."""
+log's fields, the AutoLog metrics and the stored inference results; metrics go to JUnit.
+
+Each check imports its parser when it first runs: a worker that only runs infer cells never
+loads the training-log patterns, and only the stored-results modes load numpy. :func:`preload`
+loads them in the background while the cell's commands run, when the worker is idle anyway.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .autolog_parse import parse_autolog_file, perf_metrics
-from .baselines import update_queue
 from .cellrecord import junit_properties, metrics_property
 from .cells import Cell, Plan
 from .options import Settings
-from .results import RESULTS_SUBDIR, check_results, tolerance_for, update_mode
-from .trainlog import check_train_log
 
 if TYPE_CHECKING:
     from .collect import TipcItem
@@ -24,6 +28,29 @@ if TYPE_CHECKING:
 # Stored results describe the shipped pretrained model, so only the modes that infer with it
 # (no training) are compared with them, as upstream's compare_results.py is used.
 RESULTS_MODES = ("whole_infer", "klquant_whole_infer")
+_PARSERS = {"train": ("trainlog",), "infer": ("autolog_parse",)}
+_preloaded: set[str] = set()
+
+
+def preload(cell: Cell, plan: Plan) -> None:
+    """Import the modules :func:`check_cell` will need for this cell, in a background thread,
+    once per process: the worker is about to wait for the cell's commands (or for the train cell
+    another worker runs), so the import does not delay the item after its commands."""
+    names = [*_PARSERS.get(cell.kind, ()), *(("baselines", "results") if cell.kind == "infer"
+                                             and plan.mode in RESULTS_MODES else ())]
+    todo = [f"{__package__}.{name}" for name in names]
+    todo = [name for name in todo if name not in sys.modules and name not in _preloaded]
+    if todo:
+        _preloaded.update(todo)
+        threading.Thread(target=_import_quietly, args=(todo,), name="tipc-preload", daemon=True).start()
+
+
+def _import_quietly(names: list[str]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # check_cell imports it again and reports the error there
+            pass
 
 
 def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outcome: CellOutcome) -> None:
@@ -45,16 +72,23 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
     problems: list[str] = []
     train = next((r for r in outcome.results if r.kind == "train"), None)
     if cell.kind == "train" and train is not None:
+        from .trainlog import check_train_log
+
         summary = check_train_log(train.log_path, display_path=_shown(train.log_path, root))
         metrics.update(summary.metrics())
         if settings.check_train_log and not summary.ok:
             problems.append(summary.failure_message())
     infer = next((r for r in outcome.results if r.kind == "infer"), None)
     if cell.kind == "infer" and infer is not None:
+        from .autolog_parse import parse_autolog_file, perf_metrics
+
         autolog = parse_autolog_file(infer.log_path)
         if autolog is not None:
             metrics.update(perf_metrics(autolog))
         if plan.mode in RESULTS_MODES:
+            from .baselines import update_queue
+            from .results import RESULTS_SUBDIR, check_results, tolerance_for, update_mode
+
             precision = cell.field_map.get("precision", "fp32") or "fp32"
             verdict = check_results(
                 log_path=infer.log_path, results_dir=root / RESULTS_SUBDIR, model=plan.model_name,

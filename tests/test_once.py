@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import threading
 import time
 from pathlib import Path
 
-from pytest_tipc.once import OnceState, read_state, run_once
+from pytest_tipc.once import OnceState, exclusive, read_state, run_once, state_path
 
 
 def _train(counter: Path, ok: bool) -> OnceState:
@@ -75,3 +76,27 @@ def test_state_is_json_on_disk(tmp_path: Path) -> None:
 def test_skipped_producer_message() -> None:
     state = OnceState("k", False, skipped="needs 1 GPU, 0 visible")
     assert state.dependency_failure("train[gpu0]") == "train[gpu0] was skipped: needs 1 GPU, 0 visible"
+
+
+def test_a_state_on_disk_is_read_without_waiting_for_the_lock(tmp_path: Path) -> None:
+    run_once(tmp_path, "k", lambda: OnceState("", True, data={"model": "m"}))
+    found: list[OnceState] = []
+    with exclusive(Path(f"{state_path(tmp_path, 'k')}.lock")):  # as if a producer still held it
+        reader = threading.Thread(target=lambda: found.append(run_once(tmp_path, "k", lambda: OnceState("", False))))
+        reader.start()
+        reader.join(timeout=30)
+        assert not reader.is_alive()
+    assert found[0].ok and found[0].reused and found[0].data == {"model": "m"}
+
+
+def test_a_waiter_runs_once_the_holder_lets_go(tmp_path: Path) -> None:
+    lock = Path(f"{state_path(tmp_path, 'k')}.lock")
+    lock.parent.mkdir(parents=True)
+    found: list[OnceState] = []
+    with exclusive(lock):
+        waiter = threading.Thread(target=lambda: found.append(run_once(tmp_path, "k", lambda: OnceState("", True))))
+        waiter.start()
+        waiter.join(timeout=0.3)
+        assert waiter.is_alive() and not found  # it waits for the lock
+    waiter.join(timeout=30)
+    assert found and found[0].ok and not found[0].reused

@@ -189,3 +189,27 @@ class TestStoredResults:
         result.assert_outcomes(passed=1, failed=2)
         assert "python_tiny_results_fp32.txt" in result.stdout.str()
         assert "INTERNALERROR" not in result.stdout.str()
+
+
+class TestWorkersAndStreaming:
+    def test_n_auto_starts_one_worker_per_gpu(self, repo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+        pytest.importorskip("xdist")
+        bin_dir = repo.path / "fakebin"
+        bin_dir.mkdir()
+        smi = bin_dir / "nvidia-smi"
+        smi.write_text("#!/bin/sh\n" + "".join(f"echo 'GPU {i}: Fake GPU (UUID: GPU-{i})'\n" for i in range(3)))
+        smi.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+        cfg = config(repo, EIGHT)
+        result = run(repo, cfg, "--tipc-dry-run", "-n", "auto", "-p", "xdist", subprocess=True)
+        result.assert_outcomes(passed=9)
+        result.stdout.fnmatch_lines(["*3 workers*"])
+
+    def test_stream_shows_live_step_output(self, repo: pytest.Pytester) -> None:
+        cfg = config(repo)
+        result = run(repo, cfg, "--tipc-stream", "-m", "tipc(kind='train')", subprocess=True)
+        result.assert_outcomes(passed=1)
+        out = result.stdout.str()
+        assert "[tipc] train[cpu-null-norm_train] train:" in out
+        assert "[Epoch 0, iter: 2] loss: 0.33333" in out  # the training's own output, live

@@ -15,9 +15,17 @@ import psutil
 import pytest
 
 from pytest_tipc.cells import Expect, PathChoice, Step
-from pytest_tipc.runner import run_step, tail_lines
+from pytest_tipc.runner import _await_exit, run_step, tail_lines
 
 PY = sys.executable
+
+
+def _has_pidfd() -> bool:
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return False
+    return True
 
 
 def script(path: Path, body: str) -> Path:
@@ -85,6 +93,24 @@ class TestInterpreter:
         log = result.log_path.read_text().splitlines()
         assert log[0].startswith("[tipc] python2.9 is not on PATH; running") and log[1] == "3"
 
+    def test_the_lookup_is_done_once_per_name_and_path(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        from pytest_tipc import interpreter
+
+        looked_up: list[str] = []
+        real_which = interpreter.shutil.which
+
+        def which(name: str, path: str | None = None) -> str | None:
+            looked_up.append(name)
+            return real_which(name, path=path)
+
+        monkeypatch.setattr(interpreter.shutil, "which", which)
+        env = {"PATH": str(tmp_path / "bin")}
+        first = interpreter.resolve("python2.9", env)
+        assert interpreter.resolve("python2.9", env) == first and looked_up == ["python2.9"]
+        assert first.argv0 == sys.executable and "is not on PATH" in first.note
+        interpreter.resolve("python2.9", {"PATH": str(tmp_path / "other")})
+        assert looked_up == ["python2.9", "python2.9"]
+
     def test_broken_shim_on_path_falls_back(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         shim = script(tmp_path / "bin" / "python3.77", "#!/bin/sh\necho 'pyenv: python3.77: command not found' >&2\nexit 127\n")
         shim.chmod(0o755)
@@ -149,7 +175,29 @@ class TestTimeout:
         assert "iteration 4" in report and f"log: {tmp_path / 'out/train.log'}" in report
 
 
-    def test_an_interrupt_kills_the_tree_too(self, tmp_path: Path) -> None:
+    def test_a_step_that_exits_is_not_held_until_its_timeout(self, tmp_path: Path) -> None:
+        started = time.monotonic()
+        result = run_step(Step("infer", (PY, "-c", "print('done')"), log="t.log"), tmp_path, timeout=600)
+        assert result.ok and not result.timed_out and "done" in result.tail()
+        assert time.monotonic() - started < 60
+
+    @pytest.mark.skipif(not _has_pidfd(), reason="no pidfd on this system (Popen.wait polls instead)")
+    def test_waiting_with_a_timeout_wakes_on_exit_not_by_polling(self) -> None:
+        quick = subprocess.Popen([PY, "-c", "pass"])
+        _await_exit(quick, 600)
+        assert quick.poll() == 0  # it exited; _await_exit returned because of that
+        slow = subprocess.Popen([PY, "-c", "import time; time.sleep(60)"])
+        started = time.monotonic()
+        _await_exit(slow, 0.3)
+        elapsed = time.monotonic() - started
+        try:
+            assert slow.poll() is None and 0.25 <= elapsed < 30, elapsed
+        finally:
+            slow.kill()
+            slow.wait()
+
+    @pytest.mark.parametrize("timeout", [None, 600.0], ids=["no-timeout", "with-timeout"])
+    def test_an_interrupt_kills_the_tree_too(self, tmp_path: Path, timeout: float | None) -> None:
         script(tmp_path / "hang.py", f"""\
             import subprocess, sys, time
             child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
@@ -168,7 +216,8 @@ class TestTimeout:
                 os.kill(os.getpid(), signal.SIGINT)
             threading.Thread(target=interrupt, daemon=True).start()
             try:
-                run_step(Step("train", ({PY!r}, "hang.py"), log="t.log"), Path({str(tmp_path)!r}))
+                run_step(Step("train", ({PY!r}, "hang.py"), log="t.log"), Path({str(tmp_path)!r}),
+                         timeout={timeout!r})
             except KeyboardInterrupt:
                 print("interrupted")
         """)

@@ -1,0 +1,34 @@
+"""``--tipc-stream``: a running step's output on the terminal as it comes, past pytest's capture."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+
+
+class LiveStream:
+    """A write-only text stream to the real stdout. Each write briefly suspends pytest's global
+    capture (as pytest's own live logging does), so the output shows without ``-s``. Under xdist
+    the workers' stdout is not shown at all (an xdist limitation); read the step logs there."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._capman: Any = config.pluginmanager.getplugin("capturemanager")
+        self._out = sys.__stdout__
+
+    def write(self, text: str) -> int:
+        if self._out is None:
+            return 0
+        if self._capman is not None:
+            with self._capman.global_and_fixture_disabled():
+                self._out.write(text)
+                self._out.flush()
+        else:
+            self._out.write(text)
+            self._out.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._out is not None:
+            self._out.flush()
