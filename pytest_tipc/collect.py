@@ -1,14 +1,13 @@
 """From a config file to pytest items: one :class:`TipcItem` per cell, in harness order.
 
-Items need only an outline of the plan (cell kinds, keys, marker fields, lines). Collection keeps
-that and the config's bytes, and a config's full plan (every step of every cell) is made again when
-one of its items runs; :mod:`.plancache` keeps outlines across sessions, so that a later session
-collects without planning at all.
+Items need only an outline of the plan (cell kinds, keys, marker fields, lines), which
+:mod:`.outlines` makes for every config of the session before the first file yields its items
+(:mod:`.plancache` keeps outlines across sessions). A config's full plan (every step of every cell)
+is made again, from the bytes collection read, when one of its items runs.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -16,37 +15,39 @@ from typing import Any
 
 import pytest
 
-from . import plancache
+from . import outlines
 from .cellrecord import make_record, record_property
 from .cells import Cell, Plan, token
-from .config import ConfigError, TipcConfig, harness_root, parse_file, parse_text
-from .detect import detect_dialect, repo_marker
-from .dialects import planner
-from .markers import Marks, needs_gpu  # noqa: F401 - needs_gpu stays importable from here
-from .options import Settings
-from .plancache import CellOutline, Outline
-from .validate import validate
+from .config import ConfigError, parse_text
+from .markers import needs_gpu  # noqa: F401 - needs_gpu stays importable from here
+from .outlines import SETTINGS_KEY, SessionConfigs
+from .plancache import CellOutline
 
-SETTINGS_KEY = pytest.StashKey[Settings]()
+__all__ = ["SETTINGS_KEY", "TipcFile", "TipcItem"]
+
 PLAN_KEY = pytest.StashKey[Plan]()
-CELL_KEY = pytest.StashKey[Cell]()
-INDEX_KEY = pytest.StashKey[int]()  # an item's cell: its index in the plan
-LINES_KEY = pytest.StashKey["tuple[int, ...]"]()  # a file's cells' line numbers
-STATE_KEY = pytest.StashKey["_Collection"]()
 SOURCE_KEY = pytest.StashKey["tuple[bytes, Path, str]"]()  # what a file's items plan from when they run
-RECORDED_KEY = pytest.StashKey[bool]()
+# A file's items, by name: their cell's index in the plan and line. Kept on the file, not on each
+# item: an item's stash stays empty (untracked by the garbage collector) until the item runs.
+INDEX_KEY = pytest.StashKey["dict[str, tuple[int, int]]"]()
 NAMES_KEY = pytest.StashKey["list[str]"]()
+CELL_KEY = pytest.StashKey[Cell]()
+RECORDED_KEY = pytest.StashKey[bool]()
 
 
 class TipcFile(pytest.File):
     """A TIPC config. A malformed one is a collection error for this file only."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        state = _Collection.of(self.session)
+        state = SessionConfigs.of(self.session)
         try:
-            outline = self._outline(state)
+            outline, source, plan = state.take(self.path)
         except ConfigError as exc:
             raise self.CollectError(str(exc)) from None
+        if source is not None:
+            self.stash[SOURCE_KEY] = source
+        elif plan is not None:
+            self.stash[PLAN_KEY] = plan
         # Every item of the configs in one folder sees the same fixtures (conftest fixtures are
         # visible by folder): compute them once per folder.
         fixtureinfo = state.fixtureinfo.get(self.parent)
@@ -54,16 +55,12 @@ class TipcFile(pytest.File):
             yield TipcItem.from_parent(self, name=f"nothing[{outline.mode}]", callobj=_run_tipc_cell,
                                        fixtureinfo=fixtureinfo)
             return
-        plan = self.stash.get(PLAN_KEY, None)  # usually None: items plan when they run
-        self.stash[LINES_KEY] = tuple(cell.lineno for cell in outline.cells)
-        marks = state.marks
+        marks, indexes = state.marks, self.stash.setdefault(INDEX_KEY, {})
         for index, (cell, name) in enumerate(zip(outline.cells, _item_names(outline.cells))):
+            indexes[name] = (index, cell.lineno)
             item = TipcItem.from_parent(self, name=name, callobj=_run_tipc_cell, fixtureinfo=fixtureinfo)
             if fixtureinfo is None:
                 fixtureinfo = state.fixtureinfo[self.parent] = item._fixtureinfo
-            item.stash[INDEX_KEY] = index
-            if plan is not None:
-                item.stash[CELL_KEY] = plan.cells[index]
             marks.apply(item, outline.dialect, cell)
             yield item
 
@@ -74,7 +71,8 @@ class TipcFile(pytest.File):
         if plan is None:
             data, root, dialect = self.stash[SOURCE_KEY]
             config = parse_text(data.decode("utf-8"), self.path)
-            plan = self.stash[PLAN_KEY] = _make_plan(config, dialect, root, self.config.stash[SETTINGS_KEY].mode)
+            mode = self.config.stash[SETTINGS_KEY].mode
+            plan = self.stash[PLAN_KEY] = outlines.make_plan(config, dialect, root, mode)
         return plan
 
     def item_names(self) -> list[str]:
@@ -91,75 +89,6 @@ class TipcFile(pytest.File):
         except ValueError:
             return str(self.path)
 
-    def _outline(self, state: _Collection) -> Outline:
-        settings, path = state.settings, self.path
-        root = state.root(path)
-        chosen = f"auto:{state.marker(root)}" if settings.dialect == "auto" else settings.dialect
-        try:
-            data: bytes | None = path.read_bytes()
-        except OSError:
-            data = None  # parse_file reports it
-        entry = None
-        if state.store is not None and data is not None:
-            entry = state.store.entry(data, path=path, root=root, mode=settings.mode, dialect=chosen)
-            outline = state.store.load(*entry) if entry else None
-            if outline is not None:
-                self.stash[SOURCE_KEY] = (data, root, outline.dialect)
-                return outline
-        config = _parse(path, data)
-        source = data if config is not None else None
-        if config is None:  # unreadable or not UTF-8: parse_file raises the error to show
-            config, entry = parse_file(path), None
-        dialect = detect_dialect(config, root, state.markers) if settings.dialect == "auto" else settings.dialect
-        plan = _make_plan(config, dialect, root, settings.mode)
-        outline = plancache.outline_of(plan)
-        if source is not None:
-            # Items plan again (from these bytes) when they run: for a large suite, keeping every
-            # step of every cell alive through collection costs more than planning twice.
-            self.stash[SOURCE_KEY] = (source, root, dialect)
-        else:
-            self.stash[PLAN_KEY] = plan
-        if state.store is not None and entry is not None:
-            state.store.store(*entry, outline)
-        return outline
-
-
-class _Collection:
-    """What a session's config files share: settings, the plan store and a few lookups."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.settings = config.stash[SETTINGS_KEY]
-        self.default_root = self.settings.root or config.invocation_params.dir
-        cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
-        self.store = plancache.PlanStore(cache) if cache is not None else None
-        self.roots: dict[str, Path] = {}
-        self.markers: dict[str, str] = {}  # repository markers by harness root, for detect_dialect
-        self.fixtureinfo: dict[object, Any] = {}  # by folder: the files' parent node
-        self.marks = Marks()
-
-    @classmethod
-    def of(cls, session: pytest.Session) -> _Collection:
-        state = session.stash.get(STATE_KEY, None)
-        if state is None:
-            state = session.stash[STATE_KEY] = cls(session.config)
-        return state
-
-    def root(self, path: Path) -> Path:
-        """``harness_root`` (a function of the config's folder), once per folder."""
-        folder = os.path.dirname(path)
-        if path.name == "test_tipc":  # the only case where the file name matters
-            return harness_root(path, self.default_root)
-        root = self.roots.get(folder)
-        if root is None:
-            root = self.roots[folder] = harness_root(path, self.default_root)
-        return root
-
-    def marker(self, root: Path) -> str:
-        marker = self.markers.get(str(root))
-        if marker is None:
-            marker = self.markers[str(root)] = repo_marker(root)
-        return marker
-
 
 def _item_names(cells: Iterable[Cell | CellOutline]) -> Iterator[str]:
     """``kind[key]``, or ``kind[key-N]`` for the N-th cell with a key already seen (a config that
@@ -171,32 +100,19 @@ def _item_names(cells: Iterable[Cell | CellOutline]) -> Iterator[str]:
         yield name if count == 1 else f"{cell.kind}[{cell.key}-{count}]"
 
 
-def _parse(path: Path, data: bytes | None) -> TipcConfig | None:
-    """``parse_file`` of bytes already read (so the plan and its cache key see the same bytes)."""
-    if data is None:
-        return None
-    try:
-        return parse_text(data.decode("utf-8"), path)
-    except UnicodeDecodeError:
-        return None
-
-
-def _make_plan(config: TipcConfig, dialect: str, root: Path, mode: str) -> Plan:
-    validate(config, dialect)
-    plan = planner(dialect)(config, mode, root)
-    return dataclasses.replace(plan, dialect=dialect, root=str(root))
-
-
 class TipcItem(pytest.Function):
     """A cell. ``pytest.Function`` (not a bare Item) so fixtures, marks and -k work as usual."""
 
     @property
     def cell(self) -> Cell | None:
         cell = self.stash.get(CELL_KEY, None)
-        if cell is None and INDEX_KEY in self.stash:  # the first use: the file is planned now
+        if cell is None:
             tipc_file = self.parent
             assert isinstance(tipc_file, TipcFile)
-            index, cells = self.stash[INDEX_KEY], tipc_file.plan.cells
+            index = tipc_file.stash.get(INDEX_KEY, {}).get(self.name, (None, 0))[0]
+            if index is None:  # the item of a config without cells
+                return None
+            cells = tipc_file.plan.cells  # on first use (the item runs): the file is planned now
             if index >= len(cells) or tipc_file.item_names()[index] != self.name:
                 raise RuntimeError(f"{self.nodeid}: the plan made to run this item differs from the one "
                                    f"collected; clear the cache (pytest --cache-clear) and report it")
@@ -229,8 +145,7 @@ class TipcItem(pytest.Function):
             dialect=plan.dialect, parent=cell.requires or "", fields=cell.field_map, log=_record_log(cell))))
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        index = self.stash.get(INDEX_KEY, None)
-        lineno = self.parent.stash[LINES_KEY][index] if index is not None else 0  # type: ignore[union-attr]
+        lineno = self.parent.stash.get(INDEX_KEY, {}).get(self.name, (0, 0))[1]  # type: ignore[union-attr]
         return self.path, (lineno - 1 if lineno else 0), f"{self.parent.name}::{self.name}"  # type: ignore[union-attr]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc import collect, plancache
+from pytest_tipc import outlines, plancache
 
 from .configs import t51_text
 from .tool_script import install
@@ -36,13 +36,13 @@ def repo(pytester: pytest.Pytester) -> pytest.Pytester:
 def planned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The configs planned in this process (at collection, or when a cached item runs)."""
     calls: list[str] = []
-    original = collect._make_plan
+    original = outlines.make_plan
 
     def counting(config: object, dialect: str, root: Path, mode: str) -> object:
         calls.append(f"{dialect}:{mode}")
         return original(config, dialect, root, mode)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(collect, "_make_plan", counting)
+    monkeypatch.setattr(outlines, "make_plan", counting)
     return calls
 
 
@@ -126,13 +126,13 @@ class TestReuse:
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
         cfg = write_config(repo, MATRIX)
         collect_ids(repo, cfg)
-        original = collect._make_plan
+        original = outlines.make_plan
 
         def shifted(config: object, dialect: str, root: Path, mode: str) -> object:
             plan = original(config, dialect, root, mode)  # type: ignore[arg-type]
             return dataclasses.replace(plan, cells=plan.cells[1:])
 
-        monkeypatch.setattr(collect, "_make_plan", shifted)  # a planner that is not deterministic
+        monkeypatch.setattr(outlines, "make_plan", shifted)  # a planner that is not deterministic
         result = repo.runpytest("--tipc-config", str(cfg), "--tipc-dry-run", "-m", "tipc(kind='train')")
         result.assert_outcomes(failed=2)
         result.stdout.fnmatch_lines(["*the plan made to run this item differs from the one collected*"])
@@ -252,3 +252,24 @@ class TestRecordsWhenItemsStart:
             assert {r["outcome"] for r in data if r["kind"] == "train"} == {"passed"}
             assert {(r["outcome"], r["reason"]) for r in data if r["kind"] == "infer"} == {
                 ("skipped", "skipped by conftest")}
+
+
+def test_a_failure_while_preparing_one_config_is_that_files_collection_error(
+        repo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every config is prepared when the first one is collected; what goes wrong belongs to its file."""
+    write_config(repo, MATRIX)
+    bad = repo.path / "test_tipc" / "configs" / "bad" / "train_infer_python.txt"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(t51_text({2: "model_name:explodes"}))
+    original = outlines.make_plan
+
+    def exploding(config: object, dialect: str, root: Path, mode: str) -> object:
+        if "explodes" in getattr(config, "raw_text", ""):
+            raise ValueError("a planner bug")
+        return original(config, dialect, root, mode)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outlines, "make_plan", exploding)
+    result = repo.runpytest("--tipc-config", "test_tipc/configs", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["*ERROR collecting*bad/train_infer_python.txt*", "*ValueError: a planner bug*"])
+    assert result.stdout.str().count("ERROR collecting") == 1
+    assert any(line.startswith("test_tipc/configs/tiny/train_infer_python.txt::train[") for line in result.stdout.lines)
