@@ -27,8 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pytest_tipc.cells import Cell, Plan, Step  # noqa: E402
-from pytest_tipc.engine import Engine, EngineSettings  # noqa: E402
+from pytest_tipc.execution.engine import Engine, EngineSettings  # noqa: E402
+from pytest_tipc.model.cells import Cell, Plan, Step  # noqa: E402
 
 
 def engine_vs_direct(work: Path, steps: int, rounds: int, sleep: float) -> tuple[float, float, float]:
@@ -144,8 +144,8 @@ ENGINE_ONLY_TEST = """\
 import os, sys
 from pathlib import Path
 import pytest
-from pytest_tipc.cells import Cell, Plan, Step, infer_cell, train_cell
-from pytest_tipc.engine import Engine, EngineSettings
+from pytest_tipc.model.cells import Cell, Plan, Step, infer_cell, train_cell
+from pytest_tipc.execution.engine import Engine, EngineSettings
 
 ROOT = Path(os.environ["BENCH_ROOT"])
 LOG = "./test_tipc/output/bench/lite_train_lite_infer"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .cells import Cell, Plan, Step
-from .config import ConfigError, TipcConfig, parse_file, parse_text
+from pytest_tipc.model.cells import Cell, Plan, Step
+from pytest_tipc.model.config import ConfigError, TipcConfig, parse_file, parse_text
 
 __all__ = ["Cell", "ConfigError", "Plan", "Step", "TipcConfig", "parse_file", "parse_text"]
 __version__ = "0.1.0"

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Callable
 
 import pytest
 
-from .cells import Cell, Plan, Step
-from .options import Settings
-from .record import append_records, step_record
+from pytest_tipc.model.cells import Cell, Plan, Step
+from pytest_tipc.model.record import append_records, step_record
+from pytest_tipc.options import Settings
 
 if TYPE_CHECKING:
-    from .collect import TipcItem
-    from .engine import Engine
+    from pytest_tipc.collection.items import TipcItem
+    from pytest_tipc.execution.engine import Engine
 
 
 def describe(step: Step) -> str:
@@ -57,7 +57,7 @@ class CellRun:
         self.item.add_report_section("call", "tipc dry run", "\n".join(lines) or "(no command)")
 
     def real_run(self, cell: Cell) -> None:
-        from .verdicts import check_cell, preload
+        from pytest_tipc.verdicts.check import check_cell, preload
 
         __tracebackhide__ = True
         if cell.skip:
@@ -66,7 +66,7 @@ class CellRun:
         reason = engine.skip_reason(self.plan, cell)
         if reason:
             pytest.skip(reason)
-        from .engine import PrepareError
+        from pytest_tipc.execution.engine import PrepareError
 
         root = Path(self.plan.root)
         try:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from .config import MODES
-from .dialects import DIALECTS
+from pytest_tipc.model.config import MODES
+from pytest_tipc.planning.dialects import DIALECTS
 
 CONFIG_GLOB = "*train*infer*python*.txt"
 STAGES = ("setup", "prepare", "train", "eval", "export", "quant", "infer")

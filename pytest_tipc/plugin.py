@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .cellrun import CellRun
-from .collect import SETTINGS_KEY, TipcFile, TipcItem
-from .options import Settings, add_options, read_settings
+from pytest_tipc.cellrun import CellRun
+from pytest_tipc.collection.items import SETTINGS_KEY, TipcFile, TipcItem
+from pytest_tipc.options import Settings, add_options, read_settings
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from pytest_tipc.execution.engine import Engine
 
 EXCLUSIVE_KEY = pytest.StashKey[bool]()
 MARKERS = (
@@ -32,7 +32,7 @@ MARKERS = (
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from . import newhooks
+    from pytest_tipc import hookspecs as newhooks
 
     pluginmanager.add_hookspecs(newhooks)
 
@@ -49,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.configs:
         _collect_configs(config, settings)
     if settings.configs:
-        from .summary import SummaryPlugin, WorkerOutput
+        from pytest_tipc.reporting.summary import SummaryPlugin, WorkerOutput
 
         worker = hasattr(config, "workerinput")
         config.pluginmanager.register(WorkerOutput() if worker else SummaryPlugin(settings), "tipc-summary")
@@ -115,7 +115,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     this reads the options directly); ``None`` lets xdist count CPUs on a machine without GPUs."""
     if not (config.option.tipc_configs or config.getini("tipc_configs")):
         return None
-    from .devices import auto_num_workers
+    from pytest_tipc.execution.devices import auto_num_workers
 
     return auto_num_workers(config.option.tipc_gpus) or None
 
@@ -123,7 +123,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 @pytest.fixture(scope="session")
 def tipc_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """One engine per worker; its state dir is shared by all workers of the run (train once)."""
-    from .engine import Engine, EngineSettings
+    from pytest_tipc.execution.engine import Engine, EngineSettings
 
     config = request.config
     settings = config.stash[SETTINGS_KEY]
@@ -161,13 +161,13 @@ def _prepare_hook(config: pytest.Config) -> Any:
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
     # Also called when collection errors stop the session: without a step started (the module that
     # starts them never imported) there is nothing to kill, and importing it (psutil) is not free.
-    proctree = sys.modules.get(f"{__package__}.proctree")
+    proctree = sys.modules.get("pytest_tipc.execution.proctree")
     if proctree is not None:
         proctree.kill_all_running(grace=1.0)
 
 
 def _stream(config: pytest.Config) -> Any:
-    from .live import LiveStream
+    from pytest_tipc.execution.live import LiveStream
 
     return LiveStream(config)
 

@@ -6,7 +6,7 @@ Loads ``inference.json`` (Paddle 3, PIR) or ``inference.pdmodel`` (Paddle 2 / le
     <image basename>\\t{"class_ids": [3], "scores": [0.98765]}
 
 ``--benchmark=True`` adds the AutoLog block (``auto_log.AutoLogger`` when installed, otherwise
-``pytest_tipc.autolog.AutoLogger``). Unsupported combinations (fp16 on CPU, int8 on a float
+``tipc_autolog.logger.AutoLogger``). Unsupported combinations (fp16 on CPU, int8 on a float
 model, a GPU on a CPU-only build, ...) stop with a one-line error and exit status 2.
 
     python reference_model/infer.py --model-dir=out --img-path=test_images/demo --use-gpu=False \\
@@ -119,7 +119,7 @@ def load_autologger() -> Any:
         if str(REPO_ROOT) not in sys.path:
             sys.path.append(str(REPO_ROOT))
         try:
-            from pytest_tipc.autolog import AutoLogger
+            from tipc_autolog.logger import AutoLogger
         except ImportError:
             return None
     return AutoLogger
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.benchmark:
         logger_cls = load_autologger()
         if logger_cls is None:
-            print("WARNING: --benchmark=True but neither auto_log nor pytest_tipc.autolog can be imported; "
+            print("WARNING: --benchmark=True but neither auto_log nor tipc_autolog.logger can be imported; "
                   "skipping the AutoLog block", flush=True)
         else:
             autolog = logger_cls(

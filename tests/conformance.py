@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pytest_tipc.config import ConfigError, parse_file
-from pytest_tipc.dialects import planner
-from pytest_tipc.record import step_record
+from pytest_tipc.model.config import ConfigError, parse_file
+from pytest_tipc.model.record import step_record
+from pytest_tipc.planning.dialects import planner
 
 REPO = Path(__file__).resolve().parent.parent
 ROOT_TOKEN = "<ROOT>"

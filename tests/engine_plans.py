@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pytest_tipc.cells import Cell, Expect, Launch, Plan, Step, infer_cell, train_cell
+from pytest_tipc.model.cells import Cell, Expect, Launch, Plan, Step, infer_cell, train_cell
 
 TOOL = """\
 import os, subprocess, sys, time

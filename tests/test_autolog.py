@@ -1,4 +1,4 @@
-"""pytest_tipc.autolog: the AutoLog 1.2.0 block, line by line, and a logger that leaves nothing behind."""
+"""tipc_autolog.logger: the AutoLog 1.2.0 block, line by line, and a logger that leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc import autolog, sysinfo
-from pytest_tipc.autolog import BANNERS, Times, TipcAutoLogger, format_report, resolve_autologger
+from tipc_autolog import logger as autolog
+from tipc_autolog import sysinfo
+from tipc_autolog.logger import BANNERS, Times, TipcAutoLogger, format_report, resolve_autologger
 
 # The block auto_log 1.2.0's AutoLogger.report() logs, derived from its source
 # (LDOUBLEV/AutoLog auto_log/autolog.py: one self.logger.info(...) per line, the f-strings
@@ -369,7 +370,7 @@ class TestShim:
     def test_module_attribute_is_resolved_lazily(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delitem(autolog.__dict__, "AutoLogger", raising=False)
         monkeypatch.setenv(autolog.ENV_VAR, "builtin")
-        from pytest_tipc.autolog import AutoLogger
+        from tipc_autolog.logger import AutoLogger
 
         assert AutoLogger is TipcAutoLogger
         monkeypatch.delitem(autolog.__dict__, "AutoLogger", raising=False)
@@ -381,7 +382,7 @@ def test_script_without_report_exits_and_leaves_no_process(tmp_path: Path) -> No
     script = tmp_path / "infer.py"
     script.write_text(textwrap.dedent("""
         import psutil
-        from pytest_tipc.autolog import AutoLogger
+        from tipc_autolog.logger import AutoLogger
         auto = AutoLogger("m", gpu_ids=None)
         auto.times.start(); auto.times.stamp(); auto.times.end(stamp=True)
         print("children", len(psutil.Process().children(recursive=True)), type(auto).__name__)

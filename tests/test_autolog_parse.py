@@ -1,4 +1,4 @@
-"""pytest_tipc.autolog_parse: the AutoLog block read back from real-looking inference logs."""
+"""pytest_tipc.verdicts.autolog_parse: the AutoLog block read back from real-looking inference logs."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc import autolog, sysinfo
-from pytest_tipc.autolog import TipcAutoLogger
-from pytest_tipc.autolog_parse import (
+from pytest_tipc.verdicts.autolog_parse import (
     empty_metrics,
     parse_autolog,
     parse_autolog_blocks,
     parse_autolog_file,
     perf_metrics,
 )
+from tipc_autolog import logger as autolog
+from tipc_autolog import sysinfo
+from tipc_autolog.logger import TipcAutoLogger
 
 # Seed 004 (PaddleSeg's AMP train/infer doc): PaddleSeg's logger, "<time> [INFO]" then a tab, and
 # the multi-line CUDA version nvcc gives. Copied as the doc shows it.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.config import (
+from pytest_tipc.model.config import (
     EMPTY,
     PTQ20,
     S32,
@@ -18,9 +18,9 @@ from pytest_tipc.config import (
     set_param,
     split_list,
 )
-from pytest_tipc.detect import detect_dialect
-from pytest_tipc.dialects.common import classify_gpu, words
-from pytest_tipc.validate import validate
+from pytest_tipc.planning.detect import detect_dialect
+from pytest_tipc.planning.dialects.common import classify_gpu, words
+from pytest_tipc.planning.validate import validate
 
 from .configs import t51_text
 

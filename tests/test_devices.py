@@ -10,9 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc import devices
-from pytest_tipc.cells import Cell, Launch, Step, infer_cell, train_cell
-from pytest_tipc.devices import GpuPool, apply_lease, auto_num_workers, card_ids, device_map, discover
+from pytest_tipc.execution import devices
+from pytest_tipc.execution.devices import (
+    GpuPool,
+    apply_lease,
+    auto_num_workers,
+    card_ids,
+    device_map,
+    discover,
+)
+from pytest_tipc.model.cells import Cell, Launch, Step, infer_cell, train_cell
 
 FAKE_SMI = """#!/bin/sh
 echo "GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-0000)"

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.cells import Expect, Launch, Plan
-from pytest_tipc.config import ConfigError, parse_text
-from pytest_tipc.dialects.clas import plan
-from pytest_tipc.dialects.clas_infer import bash_list, eval_words
-from pytest_tipc.dialects.clas_quant import inference_cwd
+from pytest_tipc.model.cells import Expect, Launch, Plan
+from pytest_tipc.model.config import ConfigError, parse_text
+from pytest_tipc.planning.dialects.clas.infer import bash_list, eval_words
+from pytest_tipc.planning.dialects.clas.planner import plan
+from pytest_tipc.planning.dialects.clas.quant import inference_cwd
 
 ROOT = Path("/r")
 LITE = "lite_train_lite_infer"

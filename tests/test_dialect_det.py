@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.cells import Plan, Step
-from pytest_tipc.config import ConfigError, parse_text
-from pytest_tipc.dialects.det import plan
+from pytest_tipc.model.cells import Plan, Step
+from pytest_tipc.model.config import ConfigError, parse_text
+from pytest_tipc.planning.dialects.det.planner import plan
 
 ROOT = Path("/repo")
 URL = "https://paddledet.bj.bcebos.com/models/tiny.pdparams"

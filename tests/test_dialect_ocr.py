@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.cells import Launch, Plan
-from pytest_tipc.config import ConfigError, parse_text
-from pytest_tipc.dialects import ocr
-from pytest_tipc.dialects.t51_core import Rows, bash_list, mode_param, posix_dirname, sh_test
+from pytest_tipc.model.cells import Launch, Plan
+from pytest_tipc.model.config import ConfigError, parse_text
+from pytest_tipc.planning.dialects import ocr
+from pytest_tipc.planning.dialects.template.core import Rows, bash_list, mode_param, posix_dirname, sh_test
 
 ROOT = Path("/repo")
 OUT = "./test_tipc/output/det/lite_train_lite_infer"

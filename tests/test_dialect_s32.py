@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.cells import Launch, Plan
-from pytest_tipc.config import ConfigError, parse_text
-from pytest_tipc.dialects import s32
+from pytest_tipc.model.cells import Launch, Plan
+from pytest_tipc.model.config import ConfigError, parse_text
+from pytest_tipc.planning.dialects import s32
 
 ROOT = Path("/models/tutorials/mobilenetv3_prod/Step6")
 OUT = "./test_tipc/output/mobilenet_v3_small/lite_train_lite_infer"

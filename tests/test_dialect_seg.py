@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.cells import Cell, PathChoice, Plan, Step
-from pytest_tipc.config import ConfigError, parse_text
-from pytest_tipc.dialects.seg import MEDICAL, PANOPTIC, SEG, flavour_of, plan
-from pytest_tipc.dialects.seg_shared import bash_dirname, ifs_split
+from pytest_tipc.model.cells import Cell, PathChoice, Plan, Step
+from pytest_tipc.model.config import ConfigError, parse_text
+from pytest_tipc.planning.dialects.seg.planner import MEDICAL, PANOPTIC, SEG, flavour_of, plan
+from pytest_tipc.planning.dialects.seg.steps import bash_dirname, ifs_split
 
 ROOT = Path("/repo")
 OUT = "./test_tipc/output/tiny/lite_train_lite_infer"

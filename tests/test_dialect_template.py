@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.cells import Launch, Plan
-from pytest_tipc.config import ConfigError, parse_text
-from pytest_tipc.dialects import template
+from pytest_tipc.model.cells import Launch, Plan
+from pytest_tipc.model.config import ConfigError, parse_text
+from pytest_tipc.planning.dialects import template
 
 ROOT = Path("/repo")
 OUT = "./test_tipc/output"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.engine import Engine, EngineSettings
-from pytest_tipc.status_log import FILENAME
+from pytest_tipc.execution.engine import Engine, EngineSettings
+from pytest_tipc.execution.logs import FILENAME
 from tests import engine_plans
 from tests.engine_plans import LOG_DIR, make_plan
 
@@ -98,7 +98,7 @@ class TestTrainOnce:
             from pathlib import Path
             import pytest
             import engine_plans
-            from pytest_tipc.engine import Engine, EngineSettings
+            from pytest_tipc.execution.engine import Engine, EngineSettings
 
             ROOT = Path({str(root)!r})
             PLAN = engine_plans.make_plan(n_infer=8)

@@ -1,11 +1,11 @@
-"""pytest_tipc.markers: items carry exactly what ``item.add_marker`` would have given them."""
+"""pytest_tipc.collection.markers: items carry exactly what ``item.add_marker`` would have given them."""
 
 from __future__ import annotations
 
 import pytest
 
-from pytest_tipc.collect import TipcItem
-from pytest_tipc.markers import needs_gpu
+from pytest_tipc.collection.items import TipcItem
+from pytest_tipc.collection.markers import needs_gpu
 
 from .configs import t51_text
 

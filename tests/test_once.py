@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from pytest_tipc.once import OnceState, exclusive, read_state, run_once, state_path
+from pytest_tipc.execution.once import OnceState, exclusive, read_state, run_once, state_path
 
 
 def _train(counter: Path, ok: bool) -> OnceState:

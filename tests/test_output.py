@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_tipc.cells import Expect, PathChoice, Plan, Step
-from pytest_tipc.output import relocate, relocated_log_dir
+from pytest_tipc.execution.paths import relocate, relocated_log_dir
+from pytest_tipc.model.cells import Expect, PathChoice, Plan, Step
 
 OLD = "./test_tipc/output/m/lite_train_lite_infer"
 NEW = "/out/m/lite_train_lite_infer"

@@ -1,4 +1,4 @@
-"""The plan cache (pytest_tipc.plancache): items from a cached outline behave as planned ones, and
+"""The plan cache (pytest_tipc.planning.cache): items from a cached outline behave as planned ones, and
 any change of an input (config, mode, dialect, repository marker, plugin) plans again."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc import outlines, plancache
+from pytest_tipc.collection import session as outlines
+from pytest_tipc.planning import cache as plancache
 
 from .configs import t51_text
 from .tool_script import install

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.prepare import PrepareError, prepare_data
+from pytest_tipc.execution.prepare import PrepareError, prepare_data
 
 CONFIG = "test_tipc/configs/m/train_infer_python.txt"
 PREPARE_SH = """\

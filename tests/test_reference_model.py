@@ -118,7 +118,7 @@ def test_training_engine_and_paddle_inference_agree(plain: dict[str, object]) ->
 
 @pytest.mark.slow
 def test_benchmark_prints_autolog_block(plain: dict[str, object]) -> None:
-    pytest.importorskip("pytest_tipc.autolog")
+    pytest.importorskip("tipc_autolog.logger")
     proc = script("infer.py", f"--model-dir={plain['dir']}", f"--img-path={DEMO}", "--benchmark=True",
                   "--batch-size=2", cwd=REPO)
     text = proc.stdout + proc.stderr

@@ -1,4 +1,4 @@
-"""pytest_tipc.cellrecord and pytest_tipc.report: records through JSON and reports, the terminal
+"""pytest_tipc.reporting.records and pytest_tipc.reporting.report: records through JSON and reports, the terminal
 summary, and the support matrix in the shape of the TIPC docs' tables."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.cellrecord import (
+from pytest_tipc.reporting.records import (
     METRICS_PROPERTY,
     RECORD_PROPERTY,
     CellRecord,
@@ -22,7 +22,7 @@ from pytest_tipc.cellrecord import (
     record_property,
     record_to_json,
 )
-from pytest_tipc.report import (
+from pytest_tipc.reporting.report import (
     build_matrix,
     infer_label,
     key_metrics,
@@ -104,7 +104,7 @@ class TestRecords:
         """Outcomes come from the reports of every phase, as on an xdist controller."""
         pytester.makeconftest(textwrap.dedent(f"""
             import json, pytest
-            from pytest_tipc.cellrecord import RecordCollector, make_record, record_property, metrics_property
+            from pytest_tipc.reporting.records import RecordCollector, make_record, record_property, metrics_property
 
             COLLECTOR = RecordCollector()
 
@@ -131,7 +131,7 @@ class TestRecords:
         """))
         pytester.makepyfile(textwrap.dedent("""
             import pytest
-            from pytest_tipc.cellrecord import metrics_property
+            from pytest_tipc.reporting.records import metrics_property
 
             def test_pass(request):
                 request.node.user_properties.append(metrics_property({"final_loss": 0.5}))
@@ -320,9 +320,9 @@ def test_records_and_junit_metrics_survive_xdist(pytester: pytest.Pytester) -> N
     pytest.importorskip("xdist")
     pytester.makeconftest(textwrap.dedent(f"""
         import pytest
-        from pytest_tipc.cellrecord import (RecordCollector, junit_properties, make_record, metrics_property,
+        from pytest_tipc.reporting.records import (RecordCollector, junit_properties, make_record, metrics_property,
                                             record_property)
-        from pytest_tipc.report import write_report
+        from pytest_tipc.reporting.report import write_report
 
         COLLECTOR = RecordCollector()
 

@@ -1,4 +1,4 @@
-"""pytest_tipc.results: stored results as compare_results.py reads them, without its crash,
+"""pytest_tipc.verdicts.results.compare: stored results as compare_results.py reads them, without its crash,
 and the xdist-safe --tipc-update / --tipc-update-all workflow."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.results import (
+from pytest_tipc.verdicts.results.compare import (
     DEFAULT_TOLERANCES,
     UPDATE_HINT,
     WORKEROUTPUT_KEY,
@@ -459,7 +459,7 @@ def test_update_requests_travel_from_xdist_workers_to_one_writer(pytester: pytes
     put(results / "python_m_results_fp32.txt", "./a.jpg\t[1.0]\n./b.jpg\t[2.0]\n./c.jpg\t[3.0]\n./d.jpg\t[4.0]\n")
     pytester.makeconftest(textwrap.dedent("""
         import pytest
-        from pytest_tipc.results import WORKEROUTPUT_KEY, UpdateQueue
+        from pytest_tipc.verdicts.results.compare import WORKEROUTPUT_KEY, UpdateQueue
 
         QUEUE = UpdateQueue()
 
@@ -482,7 +482,7 @@ def test_update_requests_travel_from_xdist_workers_to_one_writer(pytester: pytes
     """))
     pytester.makepyfile(textwrap.dedent("""
         import pytest
-        from pytest_tipc.results import check_results
+        from pytest_tipc.verdicts.results.compare import check_results
 
         @pytest.mark.parametrize("image", ["a", "b", "c", "d"])
         def test_cell(image, queue, request, tmp_path):

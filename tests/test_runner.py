@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pytest_tipc.cells import Expect, PathChoice, Step
-from pytest_tipc.runner import _await_exit, run_step, tail_lines
+from pytest_tipc.execution.runner import _await_exit, run_step, tail_lines
+from pytest_tipc.model.cells import Expect, PathChoice, Step
 
 PY = sys.executable
 
@@ -94,7 +94,7 @@ class TestInterpreter:
         assert log[0].startswith("[tipc] python2.9 is not on PATH; running") and log[1] == "3"
 
     def test_the_lookup_is_done_once_per_name_and_path(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        from pytest_tipc import interpreter
+        from pytest_tipc.execution import interpreter
 
         looked_up: list[str] = []
         real_which = interpreter.shutil.which
@@ -207,8 +207,8 @@ class TestTimeout:
         driver = script(tmp_path / "driver.py", f"""\
             import os, signal, threading, time
             from pathlib import Path
-            from pytest_tipc.cells import Step
-            from pytest_tipc.runner import run_step
+            from pytest_tipc.model.cells import Step
+            from pytest_tipc.execution.runner import run_step
             pid_file = Path({str(tmp_path / 'pid.txt')!r})
             def interrupt():
                 while not pid_file.exists():

@@ -1,4 +1,4 @@
-"""pytest_tipc.trainlog: the per-iteration training-log fields, on each repo's real log shape."""
+"""pytest_tipc.verdicts.trainlog: the per-iteration training-log fields, on each repo's real log shape."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.trainlog import check_train_log, parse_iterations, summarize
+from pytest_tipc.verdicts.trainlog import check_train_log, parse_iterations, summarize
 
 FIX = ("Fix: print loss, avg_reader_cost, avg_batch_cost and avg_ips each iteration (spec 001 §2.2.3), "
        "or set tipc_check_train_log = false in the ini.")

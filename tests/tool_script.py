@@ -51,7 +51,7 @@ elif stage == "infer":
     score = float(os.environ.get("TOOL_SCORE", "0.5"))
     for name in ("img1.jpg", "img2.jpg"):
         print(name + "\\t" + json.dumps({"class_ids": [1, 0], "scores": [score, round(1 - score, 5)]}))
-    from pytest_tipc.autolog import TipcAutoLogger
+    from tipc_autolog.logger import TipcAutoLogger
     log = TipcAutoLogger(model_name="tiny", model_precision=args.get("precision", "fp32"),
                          batch_size=int(args.get("batch-size", 1)), data_shape="dynamic",
                          inference_config={"use_gpu": False, "ir_optim": True, "tensorrt_engine_enabled": False,

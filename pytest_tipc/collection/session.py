@@ -1,0 +1,134 @@
+"""A session's config files before they become items: their outlines, made in one pass.
+
+Collection needs each config's :class:`~pytest_tipc.planning.cache.Outline` (from pytest's cache, or by
+planning). :class:`SessionConfigs` makes all of them when the first config file is collected, before
+any item exists, and each file then takes its own: decoding or planning file by file would leave the
+temporary objects of each file between the long-lived items of the others, and every full pass of
+the garbage collector (pytest runs several per session) walks those items.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from pytest_tipc.collection.markers import Marks
+from pytest_tipc.model.cells import Plan
+from pytest_tipc.model.config import TipcConfig, harness_root, parse_file, parse_text
+from pytest_tipc.options import Settings
+from pytest_tipc.planning import cache as plancache
+from pytest_tipc.planning.cache import Outline
+from pytest_tipc.planning.detect import detect_dialect, repo_marker
+from pytest_tipc.planning.dialects import planner
+from pytest_tipc.planning.validate import validate
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+STATE_KEY = pytest.StashKey["SessionConfigs"]()
+
+
+class Prepared(NamedTuple):
+    outline: Outline
+    # The config's bytes, harness root and dialect, which its items plan from when they run
+    # (keeping every step of every cell alive through collection costs more than planning twice) ...
+    source: tuple[bytes, Path, str] | None
+    # ... or, when the plan was not made from bytes we hold (a file that changed as it was read), the plan.
+    plan: Plan | None
+
+
+class SessionConfigs:
+    """What a session's config files share: the outlines, the plan store and a few lookups."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.settings = config.stash[SETTINGS_KEY]
+        self.default_root = self.settings.root or config.invocation_params.dir
+        cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+        self.store = plancache.PlanStore(cache) if cache is not None else None
+        self.roots: dict[str, Path] = {}
+        self.markers: dict[str, str] = {}  # repository markers by harness root, for detect_dialect
+        self.fixtureinfo: dict[object, Any] = {}  # by folder: the config files' parent node
+        self.marks = Marks()
+        self._prepared: dict[str, Prepared | Exception] = {}
+        for path in self.settings.configs:
+            try:
+                self._prepared[str(path)] = self.prepare(path)
+            except Exception as exc:  # raised again when that file is collected
+                self._prepared[str(path)] = exc
+
+    @classmethod
+    def of(cls, session: pytest.Session) -> SessionConfigs:
+        state = session.stash.get(STATE_KEY, None)
+        if state is None:
+            state = session.stash[STATE_KEY] = cls(session.config)
+        return state
+
+    def take(self, path: Path) -> Prepared:
+        """The file's outline (made in the first pass, else now); raises what preparing it raised."""
+        prepared = self._prepared.pop(str(path), None)
+        if prepared is None:
+            return self.prepare(path)
+        if isinstance(prepared, Exception):
+            raise prepared
+        return prepared
+
+    def prepare(self, path: Path) -> Prepared:
+        settings = self.settings
+        root = self.root(path)
+        chosen = f"auto:{self.marker(root)}" if settings.dialect == "auto" else settings.dialect
+        try:
+            data: bytes | None = path.read_bytes()
+        except OSError:
+            data = None  # parse_file reports it
+        entry = None
+        if self.store is not None and data is not None:
+            entry = self.store.entry(data, path=path, root=root, mode=settings.mode, dialect=chosen)
+            outline = self.store.load(*entry) if entry else None
+            if outline is not None:
+                return Prepared(outline, (data, root, outline.dialect), None)
+        config = _parse(path, data)
+        source = data if config is not None else None
+        if config is None:  # unreadable or not UTF-8: parse_file raises the error to show
+            config, entry = parse_file(path), None
+        dialect = detect_dialect(config, root, self.markers) if settings.dialect == "auto" else settings.dialect
+        plan = make_plan(config, dialect, root, settings.mode)
+        outline = plancache.outline_of(plan)
+        if self.store is not None and entry is not None:
+            self.store.store(*entry, outline)
+        if source is None:
+            return Prepared(outline, None, plan)
+        return Prepared(outline, (source, root, dialect), None)
+
+    def root(self, path: Path) -> Path:
+        """``harness_root`` (a function of the config's folder), once per folder."""
+        folder = os.path.dirname(path)
+        if path.name == "test_tipc":  # the only case where the file name matters
+            return harness_root(path, self.default_root)
+        root = self.roots.get(folder)
+        if root is None:
+            root = self.roots[folder] = harness_root(path, self.default_root)
+        return root
+
+    def marker(self, root: Path) -> str:
+        marker = self.markers.get(str(root))
+        if marker is None:
+            marker = self.markers[str(root)] = repo_marker(root)
+        return marker
+
+
+def _parse(path: Path, data: bytes | None) -> TipcConfig | None:
+    """``parse_file`` of bytes already read (so the plan and its cache key see the same bytes)."""
+    if data is None:
+        return None
+    try:
+        return parse_text(data.decode("utf-8"), path)
+    except UnicodeDecodeError:
+        return None
+
+
+def make_plan(config: TipcConfig, dialect: str, root: Path, mode: str) -> Plan:
+    validate(config, dialect)
+    plan = planner(dialect)(config, mode, root)
+    return dataclasses.replace(plan, dialect=dialect, root=str(root))

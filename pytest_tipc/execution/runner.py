@@ -1,0 +1,302 @@
+"""Run one :class:`~pytest_tipc.model.cells.Step` as a subprocess, never through a shell.
+
+The child gets the step's argv list, cwd (``root / step.cwd``) and environment changes,
+its own session, and its stdout+stderr in the step's log file. A timeout kills its whole
+process tree. The verdict is the exit code plus the artifacts the step must leave behind.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from pytest_tipc.execution import proctree
+from pytest_tipc.execution.artifacts import choose_paths, missing
+from pytest_tipc.execution.interpreter import resolve
+from pytest_tipc.model.cells import Expect, Step
+
+NOTE = "[tipc]"
+EnvChanges = tuple[tuple[str, "str | None"], ...]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    kind: str
+    argv: tuple[str, ...]
+    cwd: Path
+    env: EnvChanges
+    rc: int | None
+    timed_out: bool
+    duration: float
+    log_path: Path
+    timeout: float | None = None
+    missing: tuple[str, ...] = ()
+    error: str = ""
+    notes: tuple[str, ...] = ()
+    # A multi-node rehearsal: one result per launcher (rank order).
+    nodes: tuple[StepResult, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0 and not self.timed_out and not self.missing and not self.error
+
+    @property
+    def cuda_visible_devices(self) -> str | None:
+        """What the child saw: the step's value, or the one it inherited."""
+        changes = dict(self.env)
+        return changes["CUDA_VISIBLE_DEVICES"] if "CUDA_VISIBLE_DEVICES" in changes else os.environ.get(
+            "CUDA_VISIBLE_DEVICES")
+
+    def env_text(self) -> str:
+        """``CUDA_VISIBLE_DEVICES`` as the child saw it, then every variable the step changed."""
+        changes = {"CUDA_VISIBLE_DEVICES": self.cuda_visible_devices, **dict(self.env)}
+        return " ".join(f"{k}={shlex.quote(v)}" if v is not None else f"{k} unset" for k, v in changes.items())
+
+    def tail(self, n: int = 50) -> str:
+        return tail_lines(self.log_path, n)
+
+    def headline(self) -> str:
+        if self.error:
+            return f"step {self.kind} could not start: {self.error}"
+        if self.timed_out:
+            return f"timed out after {self.timeout:g} s in step {self.kind}; its process tree was killed"
+        if self.rc != 0:
+            return f"step {self.kind} failed with exit code {self.rc}"
+        if self.missing:
+            return f"step {self.kind} exited 0 but did not leave {', '.join(self.missing)}"
+        return f"step {self.kind} passed"
+
+    def failure_report(self, n: int = 50) -> str:
+        lines = [
+            self.headline(),
+            f"command: {shlex.join(self.argv)}",
+            f"cwd: {self.cwd}",
+            f"env: {self.env_text()}",
+            f"exit code: {'none (timed out)' if self.timed_out else self.rc}",
+        ]
+        lines += [f"missing artifact: {m}" for m in self.missing]
+        lines += [f"note: {note}" for note in self.notes]
+        lines.append(f"log: {self.log_path}")
+        lines.append(f"rerun: {rerun_command(self)}")
+        for rank, node in enumerate(self.nodes):
+            state = "timed out" if node.timed_out else f"exit code {node.rc}"
+            lines.append(f"node {rank}: {state}, log {node.log_path}: {shlex.join(node.argv)}")
+        shown = [node for node in self.nodes if not node.ok] or [self]
+        for result in shown:
+            lines.append(f"----- last {n} lines of {result.log_path} -----")
+            lines.append(result.tail(n) or "(empty log)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "argv": list(self.argv), "cwd": str(self.cwd), "env": [list(e) for e in self.env],
+            "rc": self.rc, "timed_out": self.timed_out, "duration": self.duration, "log_path": str(self.log_path),
+            "timeout": self.timeout, "missing": list(self.missing), "error": self.error, "notes": list(self.notes),
+            "nodes": [node.to_dict() for node in self.nodes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StepResult:
+        return cls(
+            kind=data["kind"], argv=tuple(data["argv"]), cwd=Path(data["cwd"]),
+            env=tuple((k, v) for k, v in data["env"]), rc=data["rc"], timed_out=data["timed_out"],
+            duration=data["duration"], log_path=Path(data["log_path"]), timeout=data["timeout"],
+            missing=tuple(data["missing"]), error=data["error"], notes=tuple(data["notes"]),
+            nodes=tuple(cls.from_dict(node) for node in data["nodes"]),
+        )
+
+
+def rerun_command(result: StepResult) -> str:
+    unset = [f"-u {k}" for k, v in result.env if v is None]
+    assign = [f"{k}={shlex.quote(v)}" for k, v in result.env if v is not None]
+    prefix = " ".join((["env", *unset] if unset else []) + assign)
+    command = f"{prefix} {shlex.join(result.argv)}" if prefix else shlex.join(result.argv)
+    return f"cd {shlex.quote(str(result.cwd))} && {command} > {shlex.quote(str(result.log_path))} 2>&1"
+
+
+def tail_lines(path: Path, n: int) -> str:
+    """The last ``n`` lines of a text file (read from its end), or ``""``."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            chunk = min(size, max(65536, n * 400))
+            fh.seek(size - chunk)
+            data = fh.read()
+    except OSError:
+        return ""
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return "\n".join(lines[-n:] if n else [])
+
+
+@dataclass(frozen=True)
+class Command:
+    """A step made concrete: exactly what the child is started with."""
+
+    kind: str
+    argv: tuple[str, ...]
+    cwd: Path
+    changes: EnvChanges
+    log_path: Path
+    notes: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+def merge_env(*layers: Iterable[tuple[str, str | None]]) -> EnvChanges:
+    merged: dict[str, str | None] = {}
+    for layer in layers:
+        merged.update(layer)
+    return tuple(merged.items())
+
+
+def command_for(step: Step, root: Path, *, log_path: Path | None = None, argv: tuple[str, ...] | None = None,
+                env: Iterable[tuple[str, str | None]] = (), python: str | None = None,
+                interpreter: bool = True, streaming: bool = False) -> Command:
+    """``argv`` defaults to the step's; ``env`` overrides the step's env (``None`` unsets);
+    ``interpreter`` says ``argv[0]`` is the config's interpreter (resolved, ``python`` replaces it)."""
+    cwd = (root / step.cwd) if step.cwd else root
+    words = choose_paths(tuple(argv if argv is not None else step.argv), step.choices, cwd)
+    changes = merge_env(step.env, env, [("PYTHONUNBUFFERED", "1")] if streaming else [])
+    child_env = dict(os.environ)
+    for name, value in changes:
+        if value is None:
+            child_env.pop(name, None)
+        else:
+            child_env[name] = value
+    notes: tuple[str, ...] = ()
+    if interpreter and words:
+        resolved = resolve(words[0], child_env, python)
+        words = (resolved.argv0, *words[1:])
+        notes = (resolved.note,) if resolved.note else ()
+    log = log_path if log_path is not None else root / (step.log or f"tipc_{step.kind}.log")
+    return Command(step.kind, words, cwd, changes, log, notes, child_env)
+
+
+class Child:
+    """A started step: its process (own session), its log, and its tree's token."""
+
+    def __init__(self, command: Command, stream: IO[str] | None = None) -> None:
+        self.command = command
+        self.token = proctree.new_token()
+        self.started = time.monotonic()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.error = ""
+        self._reader: threading.Thread | None = None
+        command.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(command.log_path, "wb")  # closed in finish()
+        if command.notes:  # the header goes before the child's first byte
+            self._log.write("".join(f"{NOTE} {note}\n" for note in command.notes).encode())
+            self._log.flush()
+        env = {**command.env, proctree.TOKEN_VAR: self.token}
+        try:
+            self.proc = subprocess.Popen(
+                list(command.argv), cwd=command.cwd, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if stream else self._log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            self._log.write(f"{NOTE} could not start {shlex.join(command.argv)} in {command.cwd}: {exc}\n".encode())
+            return
+        proctree.register(self.proc, self.token)
+        if stream is not None and self.proc.stdout is not None:
+            self._reader = threading.Thread(target=self._copy, args=(self.proc.stdout, stream), daemon=True)
+            self._reader.start()
+
+    def _copy(self, pipe: IO[bytes], stream: IO[str]) -> None:
+        fd = pipe.fileno()
+        while True:
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            self._log.write(data)
+            self._log.flush()
+            try:
+                stream.write(data.decode("utf-8", errors="replace"))
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        pipe.close()
+
+    def poll(self) -> int | None:
+        return self.proc.poll() if self.proc else -1
+
+    def wait(self, timeout: float | None) -> bool:
+        """Wait for exit; ``False`` when ``timeout`` passed first. Interrupts kill the tree."""
+        if self.proc is None:
+            return True
+        try:
+            if timeout is not None:
+                deadline = time.monotonic() + timeout
+                _await_exit(self.proc, timeout)
+                timeout = max(0.0, deadline - time.monotonic())
+            self.proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+        except BaseException:
+            self.kill(grace=1.0)
+            self.finish(timed_out=False, timeout=None)
+            raise
+
+    def kill(self, grace: float) -> None:
+        if self.proc is not None:
+            proctree.kill_tree(self.proc, self.token, grace)
+
+    def finish(self, *, timed_out: bool, timeout: float | None, grace: float = 3.0,
+               expects: tuple[Expect, ...] = ()) -> StepResult:
+        """Reap, sweep survivors, close the log and judge (``expects`` only after a clean exit)."""
+        rc: int | None = None
+        if self.proc is not None:
+            rc = None if timed_out else self.proc.wait()
+            proctree.sweep(self.proc, self.token, grace, thorough=timed_out or rc != 0)
+            proctree.unregister(self.proc)
+        if self._reader is not None:
+            self._reader.join(timeout=10)
+        duration = time.monotonic() - self.started
+        if timed_out:
+            self._log.write(f"\n{NOTE} timed out after {timeout:g} s; the process tree was killed\n".encode())
+        self._log.close()
+        lacking = missing(expects, self.command.cwd) if rc == 0 else ()
+        cmd = self.command
+        return StepResult(cmd.kind, cmd.argv, cmd.cwd, cmd.changes, rc, timed_out, duration, cmd.log_path,
+                          timeout, lacking, self.error, cmd.notes)
+
+
+def _await_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Sleep until ``proc`` exits or ``timeout`` passes, woken by the exit itself (a pidfd):
+    ``Popen.wait(timeout)`` polls with sleeps of up to 50 ms, a delay after every step. Where
+    pidfds are missing this returns at once and ``Popen.wait`` does the waiting."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is None:
+        return
+    try:
+        fd = pidfd_open(proc.pid)
+    except OSError:  # an old kernel, or already reaped
+        return
+    try:
+        select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+
+
+def run_step(step: Step, root: Path, *, log_path: Path | None = None, argv: tuple[str, ...] | None = None,
+             env: Iterable[tuple[str, str | None]] = (), timeout: float | None = None,
+             stream: IO[str] | None = None, python: str | None = None, interpreter: bool = True,
+             kill_grace: float = 3.0) -> StepResult:
+    """Run ``step`` to completion (or ``timeout`` seconds) and judge it."""
+    command = command_for(step, root, log_path=log_path, argv=argv, env=env, python=python,
+                          interpreter=interpreter, streaming=stream is not None)
+    child = Child(command, stream)
+    exited = child.wait(timeout)
+    if not exited:
+        child.kill(kill_grace)
+    return child.finish(timed_out=not exited, timeout=timeout, grace=kill_grace, expects=step.expects)

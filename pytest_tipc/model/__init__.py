@@ -1,0 +1,1 @@
+"""The config model: parsed TIPC configs (with line numbers), cells, steps and command records."""

@@ -1,0 +1,5 @@
+"""The ocr harness family."""
+
+from .planner import plan
+
+__all__ = ["plan"]

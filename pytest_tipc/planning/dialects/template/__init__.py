@@ -1,0 +1,5 @@
+"""The template harness family."""
+
+from .planner import plan
+
+__all__ = ["plan"]

@@ -1,0 +1,1 @@
+"""What a session reports: cell records, the terminal summary, the support matrix."""

@@ -1,0 +1,1 @@
+"""Stored inference results: the files, the comparison, and the single writer of updates."""
