@@ -8,4 +8,6 @@ from __future__ import annotations
 import numpy  # noqa: F401
 import psutil  # noqa: F401
 
-pytest_plugins = ["pytester"]
+# pytester is enabled with `-p pytester` in setup.cfg's addopts, not with `pytest_plugins` here: pytest
+# refuses `pytest_plugins` in a conftest that is not at the rootdir, which this one is not when pytest
+# runs from another directory (e.g. the checkout's parent).

@@ -40,10 +40,10 @@ def engine_vs_direct(work: Path, steps: int, rounds: int, sleep: float) -> tuple
              f"Run {{verdict}} with command - bench - step {i} - {log_dir}/step_{i}.log ")
         for i in range(steps))
     cell = Cell("infer", "bench", cell_steps, (("device", "cpu"),))
-    plan = Plan("template", "lite_train_lite_infer", "bench", log_dir, (cell,))
+    plan = Plan("template", "lite_train_lite_infer", "bench", log_dir, (cell,), root=str(work))
 
     def engine(timeout: float | None) -> Engine:
-        return Engine(EngineSettings(root=work, state_dir=work / "state", cache_dir=work / "cache", gpus=(),
+        return Engine(EngineSettings(state_dir=work / "state", cache_dir=work / "cache", gpus=(),
                                      record_path=work / "record.jsonl", timeout=timeout))
 
     plain, limited = engine(None), engine(3600.0)
@@ -162,13 +162,13 @@ TRAIN = train_cell(model="bench", mode="lite", gpus="-1", autocast="null", train
 CELLS = [TRAIN] + [infer_cell(parent=TRAIN, device="cpu", precision="fp32", batch_size=str(i), threads=str(t),
                               steps=(step("infer", f"infer_t{t}_bs{i}", f"--model-dir={SAVE}"),))
                    for t in (1, 2, 3, 4) for i in (1, 2, 4, 8)]
-PLAN = Plan("template", "lite", "bench", LOG, tuple(CELLS))
+PLAN = Plan("template", "lite", "bench", LOG, tuple(CELLS), root=str(ROOT))
 
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory, worker_id):
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if worker_id != "master" else base
-    return Engine(EngineSettings(root=ROOT, state_dir=shared / "state", cache_dir=shared / "cache",
+    return Engine(EngineSettings(state_dir=shared / "state", cache_dir=shared / "cache",
                                  worker_id=worker_id, gpus=()))
 
 @pytest.mark.parametrize("index", range(len(CELLS)), ids=[c.key for c in CELLS])

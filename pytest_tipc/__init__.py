@@ -6,4 +6,4 @@ from pytest_tipc.model.cells import Cell, Plan, Step
 from pytest_tipc.model.config import ConfigError, TipcConfig, parse_file, parse_text
 
 __all__ = ["Cell", "ConfigError", "Plan", "Step", "TipcConfig", "parse_file", "parse_text"]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version: setup.cfg reads it (attr:), the plan cache keys on it

@@ -57,9 +57,10 @@ class CellRun:
         self.item.add_report_section("call", "tipc dry run", "\n".join(lines) or "(no command)")
 
     def real_run(self, cell: Cell) -> None:
-        from pytest_tipc.verdicts.check import check_cell, preload
+        from pytest_tipc.verdicts.check import check_cell, configure_causes, preload
 
         __tracebackhide__ = True
+        configure_causes(self.item.config, self.settings)
         if cell.skip:
             pytest.skip(cell.skip)
         engine = self._engine()
@@ -74,5 +75,5 @@ class CellRun:
         except PrepareError as exc:
             pytest.fail(str(exc), pytrace=False)
         preload(cell, self.plan)
-        outcome = engine.run_cell(self.plan, cell, root=root)
+        outcome = engine.run_cell(self.plan, cell)
         check_cell(self.item, self.settings, self.plan, cell, outcome)

@@ -5,18 +5,27 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_tipc.collection.inputs import read_config, rejected_error, special, split_special
 from pytest_tipc.model.config import MODES
-from pytest_tipc.planning.dialects import DIALECTS
+from pytest_tipc.planning.dialects import DIALECTS, dialect_names
+from pytest_tipc.planning.suites import SUITES
 
 CONFIG_GLOB = "*train*infer*python*.txt"
+# What a directory is searched for, by mode (default: CONFIG_GLOB): the paddle2onnx configs run
+# only in paddle2onnx_infer; whole_infer also finds the PTQ configs.
+MODE_GLOBS = {"paddle2onnx_infer": ("*paddle2onnx*.txt",),
+              "whole_infer": (CONFIG_GLOB, "*ptq*infer*python*.txt")}
+BENCH_BANNER = "train_benchmark_params"
 STAGES = ("setup", "prepare", "train", "eval", "export", "quant", "infer")
 PRECISIONS = ("fp32", "fp16", "int8")
+PREPARE_POLICIES = ("auto", "always", "never")
 
 
 def _seconds(text: str) -> float:
@@ -35,6 +44,37 @@ def _stage_timeout(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(
             f"expected STAGE=SECONDS with STAGE one of {', '.join(STAGES)}, got {text!r} (e.g. train=1800)")
     return stage, _seconds(seconds)
+
+
+def _progress_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 turns it off), got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or a positive number of seconds, got {text!r}")
+    return value
+
+
+def _bench(text: str) -> str:
+    """benchmark_train.sh's run argument: ``<modeltype>_bs<N>_<fp>_<runmode>_N<n>C<c>``."""
+    if not re.fullmatch(r"[A-Za-z0-9]+_bs\d+_[A-Za-z0-9]+_[A-Za-z0-9]+_N\d+C\d+", text):
+        raise argparse.ArgumentTypeError(
+            f"expected MODELTYPE_bs<N>_<precision>_<runmode>_N<nodes>C<cards>, got {text!r} "
+            "(e.g. dynamic_bs8_fp32_DP_N1C1)")
+    return text
+
+
+def _speed_tolerance(text: str) -> float:
+    """``5%`` or ``0.05`` → 0.05: the slowdown a bench cell may show against its baseline."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction or a percentage (0.05 or 5%), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a slowdown between 0 and 100%, got {text!r}")
+    return value
 
 
 def _tolerance(text: str) -> tuple[str, str, float]:
@@ -64,14 +104,21 @@ def add_options(parser: pytest.Parser) -> None:
                     help=f"TIPC config file, directory (searched for {CONFIG_GLOB}) or glob; repeatable.")
     group.addoption("--tipc-mode", dest="tipc_mode", choices=MODES, default=None,
                     help="TIPC mode (default: lite_train_lite_infer).")
-    group.addoption("--tipc-dialect", dest="tipc_dialect", choices=("auto", *DIALECTS), default=None,
-                    help="harness family whose commands to reproduce (default: auto; see README).")
+    group.addoption("--tipc-suite", dest="tipc_suite", choices=("auto", *SUITES), default=None,
+                    help="upstream script whose commands to reproduce (default: auto, from the mode and layout).")
+    group.addoption("--tipc-bench", dest="tipc_bench", type=_bench, default=None, metavar="ARG",
+                    help="benchmark_train: run only this benchmark_train.sh run (e.g. dynamic_bs8_fp32_DP_N1C1); "
+                         "default: every run, as upstream.")
+    group.addoption("--tipc-dialect", dest="tipc_dialect", default=None, metavar="NAME",
+                    help=f"harness family whose commands to reproduce: auto (default; see README), "
+                         f"{', '.join(DIALECTS)}, or one a conftest registered.")
     group.addoption("--tipc-dry-run", dest="tipc_dry_run", action="store_true", default=False,
                     help="run nothing; every item records the commands it would run, and passes.")
     group.addoption("--tipc-record", dest="tipc_record", default=None, metavar="PATH",
                     help="append one JSON line per command (argv, cwd, cuda_visible_devices).")
     group.addoption("--tipc-output", dest="tipc_output", default=None, metavar="DIR",
-                    help="where step logs go (default: the harness layout test_tipc/output/<model>/<mode>).")
+                    help="where step logs go (default: where the repo's harness writes them, test_tipc/output/ for the "
+                         "docs template, test_tipc/output/<model>/<mode> for the others; DIR: DIR/<model>/<mode>).")
     group.addoption("--tipc-timeout", dest="tipc_timeout", type=_seconds, default=None, metavar="SECONDS",
                     help="timeout of every step; the whole process tree is killed.")
     group.addoption("--tipc-stage-timeout", dest="tipc_stage_timeouts", type=_stage_timeout, action="append",
@@ -82,6 +129,9 @@ def add_options(parser: pytest.Parser) -> None:
                     help="rehearse multi-node cells on this machine even when their ips are not local.")
     group.addoption("--tipc-stream", dest="tipc_stream", action="store_true", default=False,
                     help="show the live output of running steps (also with -s).")
+    group.addoption("--tipc-progress", dest="tipc_progress", type=_progress_seconds, default=None, metavar="SECONDS",
+                    help="how often the status line of each running step is refreshed: in place on a terminal "
+                         "(default 1), as a new line otherwise (default 30); 0 turns it off.")
     group.addoption("--tipc-python", dest="tipc_python", default=None, metavar="EXE",
                     help="interpreter for every step instead of the config's `python:` value.")
     group.addoption("--tipc-update", dest="tipc_update", action="store_true", default=False,
@@ -90,22 +140,48 @@ def add_options(parser: pytest.Parser) -> None:
                     help="rewrite every stored result that is checked (the items pass).")
     group.addoption("--tipc-tolerance", dest="tipc_tolerances", type=_tolerance, action="append", default=[],
                     metavar="PRECISION:atol=X", help="tolerance for stored results, e.g. fp16:atol=0.05.")
+    group.addoption("--tipc-speed-tolerance", dest="tipc_speed_tolerance", type=_speed_tolerance, default=None,
+                    metavar="5%", help="largest slowdown of a bench cell against its stored baseline (default 5%%).")
+    group.addoption("--tipc-wait", dest="tipc_wait", action="store_true", default=False,
+                    help="when another session writes into the same output dir, wait for it instead of stopping.")
     group.addoption("--tipc-report", dest="tipc_report", default=None, metavar="PATH.md",
-                    help="write the support matrix as Markdown (and PATH.json beside it).")
+                    help="write the support matrix as Markdown (and PATH.json beside it); PATH.html also writes a "
+                         "self-contained page (PATH.md and PATH.json beside it).")
+    group.addoption("--tipc-prepare", dest="tipc_prepare_policy", choices=PREPARE_POLICIES, default=None,
+                    help="data preparation: auto (default: once per config and mode, until what it made is "
+                         "gone), always (every session), never.")
+    group.addoption("--tipc-keep-going", dest="tipc_keep_going", action="store_true", default=None,
+                    help="run a cell's remaining steps after a failed one, as the harness does (default: stop).")
 
     parser.addini("tipc_configs", type="linelist", default=[], help="TIPC configs (files, dirs, globs).")
     parser.addini("tipc_mode", default="lite_train_lite_infer", help="TIPC mode.")
+    parser.addini("tipc_suite", default="auto", help="TIPC suite: auto, " + ", ".join(SUITES) + ".")
+    parser.addini("tipc_bench", default="", help="benchmark_train run, e.g. dynamic_bs8_fp32_DP_N1C1.")
     parser.addini("tipc_dialect", default="auto", help="TIPC dialect: auto, " + ", ".join(DIALECTS) + ".")
     parser.addini("tipc_output", default="", help="where step logs go.")
     parser.addini("tipc_timeout", default="", help="timeout of every step, in seconds.")
     parser.addini("tipc_stage_timeouts", type="linelist", default=[], help="STAGE=SECONDS lines.")
     parser.addini("tipc_tolerances", type="linelist", default=[], help="PRECISION:atol=X lines.")
+    parser.addini("tipc_speed_tolerance", default="", help="largest bench slowdown vs its baseline (default 5%).")
+    parser.addini("tipc_progress", default="", help="seconds between live status lines (0: off).")
     parser.addini("tipc_prepare", type="args", default=[],
                   help="data preparation command when the repo has no test_tipc/prepare.sh "
                        "({config} and {mode} are substituted).")
+    parser.addini("tipc_prepare_policy", default="auto", help="data preparation: auto, always or never.")
+    parser.addini("tipc_keep_going", type="bool", default=False,
+                  help="run a cell's remaining steps after a failed one (--tipc-keep-going).")
     parser.addini("tipc_check_train_log", type="bool", default=True,
                   help="check the per-iteration training-log fields (loss, avg_reader_cost, ...).")
     parser.addini("tipc_root", default="", help="harness root for configs outside a test_tipc/ folder.")
+    parser.addini("tipc_allow_daemons", type="linelist", default=[],
+                  help="command-line globs of helper processes a step may leave running until session end.")
+    parser.addini("tipc_compare_results", type="bool", default=True,
+                  help="compare inference output with the stored results in whole_infer modes.")
+    parser.addini("tipc_results_pattern", default="",
+                  help="glob (relative to test_tipc/results) of the stored-results files, when their names do "
+                       "not contain the model name; {model} is substituted.")
+    parser.addini("tipc_known_causes", type="linelist", default=[],
+                  help="JSON files of failure signatures (pattern, cause, fix, link), tried before the built-in ones.")
 
 
 @dataclass(frozen=True)
@@ -113,6 +189,10 @@ class Settings:
     configs: tuple[Path, ...]
     mode: str
     dialect: str
+    suite: str = "auto"
+    bench: str = ""
+    # $BENCHMARK_ROOT (PaddlePaddle/benchmark, whose scripts/analysis.py bench cells call), "" = unset
+    benchmark_root: str = ""
     dry_run: bool = False
     record: Path | None = None
     output: Path | None = None
@@ -121,14 +201,30 @@ class Settings:
     gpus: tuple[str, ...] | None = None
     local_nodes: bool = False
     stream: bool = False
+    progress: float | None = None  # seconds between status lines; None: the default for the terminal
     python: str | None = None
     prepare: tuple[str, ...] = ()
+    prepare_policy: str = "auto"
+    keep_going: bool = False
     update: bool = False
     update_all: bool = False
     tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
+    speed_tolerance: float = 0.05
     report: Path | None = None
     check_train_log: bool = True
     root: Path | None = None
+    # entries named like configs that are not regular files: (path, why), each a collection error
+    rejected: tuple[tuple[Path, str], ...] = ()
+    compare_results: bool = True
+    results_pattern: str | None = None
+    known_causes: tuple[Path, ...] = ()
+
+    @property
+    def plan_mode(self) -> str:
+        """The mode as plan caches key it: with the suite and the bench run when they are set."""
+        if self.suite == "auto" and not self.bench and not self.benchmark_root:
+            return self.mode
+        return f"{self.mode}+{self.suite}+{self.bench}+{self.benchmark_root}"
 
     @property
     def config_set(self) -> frozenset[str]:
@@ -155,7 +251,10 @@ def read_settings(config: pytest.Config) -> Settings:
     invocation = config.invocation_params.dir
     ini_base = config.inipath.parent if config.inipath else config.rootpath
     raw = [(invocation, p) for p in opt.tipc_configs] or [(ini_base, p) for p in config.getini("tipc_configs")]
-    configs = expand_configs(raw)
+    mode = opt.tipc_mode or config.getini("tipc_mode")
+    configs, rejected = split_special(expand_configs(raw, mode))
+    if rejected and not configs:
+        raise pytest.UsageError("\n".join(str(rejected_error(path, why)) for path, why in rejected))
 
     timeout = opt.tipc_timeout
     if timeout is None and config.getini("tipc_timeout"):
@@ -169,18 +268,44 @@ def read_settings(config: pytest.Config) -> Settings:
     for precision, kind, value in [*_ini_parsed(config, "tipc_tolerances", _tolerance), *opt.tipc_tolerances]:
         tolerances.setdefault(precision, {})[kind] = value
 
-    mode = opt.tipc_mode or config.getini("tipc_mode")
     if mode not in MODES:
         raise pytest.UsageError(f"ini option tipc_mode = {mode!r}: choose one of {', '.join(MODES)}")
     dialect = opt.tipc_dialect or config.getini("tipc_dialect")
-    if dialect not in ("auto", *DIALECTS):
-        raise pytest.UsageError(f"ini option tipc_dialect = {dialect!r}: choose auto or one of {', '.join(DIALECTS)}")
+    if dialect not in ("auto", *dialect_names()):  # read at configure: conftests have registered theirs
+        where = f"--tipc-dialect={dialect}" if opt.tipc_dialect else f"ini option tipc_dialect = {dialect!r}"
+        raise pytest.UsageError(f"{where}: choose auto or one of {', '.join(dialect_names())} "
+                                "(a new dialect needs pytest_tipc.planning.dialects.register_dialect)")
+    suite = opt.tipc_suite or config.getini("tipc_suite")
+    if suite not in ("auto", *SUITES):
+        raise pytest.UsageError(f"ini option tipc_suite = {suite!r}: choose auto or one of {', '.join(SUITES)}")
+    bench = opt.tipc_bench or config.getini("tipc_bench")
+    if bench:
+        try:
+            bench = _bench(bench)
+        except argparse.ArgumentTypeError as exc:
+            raise pytest.UsageError(f"ini option tipc_bench in {config.inipath}: {exc}") from None
     output = opt.tipc_output or config.getini("tipc_output")
+    progress = opt.tipc_progress
+    if progress is None and config.getini("tipc_progress"):
+        try:
+            progress = _progress_seconds(config.getini("tipc_progress"))
+        except argparse.ArgumentTypeError as exc:
+            raise pytest.UsageError(f"ini option tipc_progress in {config.inipath}: {exc}") from None
+    speed_tolerance = opt.tipc_speed_tolerance
+    if speed_tolerance is None:
+        try:
+            speed_tolerance = _speed_tolerance(config.getini("tipc_speed_tolerance") or "5%")
+        except argparse.ArgumentTypeError as exc:
+            raise pytest.UsageError(f"ini option tipc_speed_tolerance in {config.inipath}: {exc}") from None
     root = config.getini("tipc_root")
     return Settings(
         configs=configs,
+        rejected=rejected,
         mode=mode,
         dialect=dialect,
+        suite=suite,
+        bench=bench,
+        benchmark_root=os.environ.get("BENCHMARK_ROOT", "") if mode == "benchmark_train" else "",
         dry_run=opt.tipc_dry_run,
         record=Path(invocation, opt.tipc_record) if opt.tipc_record else None,
         output=Path(invocation, output) if output else None,
@@ -189,37 +314,66 @@ def read_settings(config: pytest.Config) -> Settings:
         gpus=opt.tipc_gpus,
         local_nodes=opt.tipc_local_nodes,
         stream=opt.tipc_stream or config.getoption("capture", "fd") == "no",
+        progress=progress,
         python=opt.tipc_python,
         prepare=tuple(config.getini("tipc_prepare")),
+        prepare_policy=_prepare_policy(config),
+        keep_going=bool(opt.tipc_keep_going or config.getini("tipc_keep_going")),
         update=opt.tipc_update,
         update_all=opt.tipc_update_all,
         tolerances=tolerances,
+        speed_tolerance=speed_tolerance,
         report=Path(invocation, opt.tipc_report) if opt.tipc_report else None,
         check_train_log=bool(config.getini("tipc_check_train_log")),
         root=Path(ini_base, root) if root else None,
+        compare_results=bool(config.getini("tipc_compare_results")),
+        results_pattern=config.getini("tipc_results_pattern") or None,
+        known_causes=tuple(Path(ini_base, p) for p in config.getini("tipc_known_causes")),
     )
 
 
-def expand_configs(raw: list[tuple[Path, str]]) -> tuple[Path, ...]:
-    """Files, directories (searched recursively for ``*train*infer*python*.txt``) and globs, in a
-    stable order, each once. Paths stay absolute but unresolved (symlinks are the user's)."""
+def _prepare_policy(config: pytest.Config) -> str:
+    policy = config.option.tipc_prepare_policy or config.getini("tipc_prepare_policy")
+    if policy not in PREPARE_POLICIES:
+        raise pytest.UsageError(f"ini option tipc_prepare_policy = {policy!r}: choose one of {', '.join(PREPARE_POLICIES)}")
+    return str(policy)
+
+
+def config_files(folder: Path, mode: str) -> list[Path]:
+    """The configs a directory holds for ``mode`` (:data:`MODE_GLOBS`); for benchmark_train, the
+    ``*train*infer*python*.txt`` files with a ``train_benchmark_params`` section (as upstream's
+    ``grep -w``)."""
+    files = sorted({f for pattern in MODE_GLOBS.get(mode, (CONFIG_GLOB,)) for f in folder.rglob(pattern)})
+    if mode == "benchmark_train":
+        banner = re.compile(rf"(?<!\w){BENCH_BANNER}(?!\w)")
+        files = [f for f in files if special(f) or banner.search(read_config(f).decode(errors="replace"))]
+    return files
+
+
+def expand_configs(raw: list[tuple[Path, str]], mode: str = "lite_train_lite_infer") -> tuple[Path, ...]:
+    """Files, directories (searched recursively for the configs of ``mode``, see
+    :func:`config_files`) and globs, in a stable order, each once. Paths stay absolute but
+    unresolved (symlinks are the user's)."""
     found: list[Path] = []
     for base, text in raw:
         path = Path(base, text)
         if glob.has_magic(text):
             matches = sorted(Path(p) for p in glob.glob(os.fspath(path), recursive=True))
-            files = [m for m in matches if m.is_file()]
+            files = [m for m in matches if not m.is_dir()]  # FIFOs and dangling links too: refused per file
             dirs = [m for m in matches if m.is_dir()]
-            found += files + [f for d in dirs for f in sorted(d.rglob(CONFIG_GLOB))]
+            found += files + [f for d in dirs for f in config_files(d, mode)]
             if not matches:
                 raise pytest.UsageError(f"--tipc-config {text}: the glob matches nothing (searched from {base})")
         elif path.is_dir():
-            files = sorted(path.rglob(CONFIG_GLOB))
+            files = config_files(path, mode)
             if not files:
+                what = " or ".join(MODE_GLOBS.get(mode, (CONFIG_GLOB,))) + " file"
+                if mode == "benchmark_train":
+                    what += f" with a {BENCH_BANNER} section"
                 raise pytest.UsageError(
-                    f"--tipc-config {text}: no {CONFIG_GLOB} file under {path}; pass the config file itself")
+                    f"--tipc-config {text}: no {what} under {path} for mode {mode}; pass the config file itself")
             found += files
-        elif path.is_file():
+        elif path.is_file() or os.path.lexists(path):
             found.append(path)
         else:
             raise pytest.UsageError(f"--tipc-config {text}: no such file or directory ({path})")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,6 @@ from pytest_tipc.options import Settings, add_options, read_settings
 if TYPE_CHECKING:
     from pytest_tipc.execution.engine import Engine
 
-EXCLUSIVE_KEY = pytest.StashKey[bool]()
 MARKERS = (
     "tipc(**fields): a TIPC cell; fields: dialect, model, mode, kind, key, gpus, nodes, autocast, trainer, "
     "device, mkldnn, threads, trt, precision, batch_size, quant. Select with -m \"tipc(precision='fp16')\".",
@@ -44,37 +43,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
-    settings = read_settings(config)
+    settings = _collect_configs(config, read_settings(config))
     config.stash[SETTINGS_KEY] = settings
-    if settings.configs:
-        _collect_configs(config, settings)
     if settings.configs:
         from pytest_tipc.reporting.summary import SummaryPlugin, WorkerOutput
 
         worker = hasattr(config, "workerinput")
         config.pluginmanager.register(WorkerOutput() if worker else SummaryPlugin(settings), "tipc-summary")
+        if not worker and not settings.dry_run:
+            from pytest_tipc.reporting.progress import ProgressDisplay
+
+            config.pluginmanager.register(ProgressDisplay(config, settings.progress, settings.stream), "tipc-progress")
+        if not settings.dry_run:  # one session per output dir; no step outlives its session
+            from pytest_tipc.execution import leftovers, session_lock
+
+            session_lock.claim(config, settings)
+            leftovers.register(config)
 
 
-def _collect_configs(config: pytest.Config, settings: Settings) -> None:
-    """Make pytest visit the configs: alone when the user named no paths, else beside them.
+def _collect_configs(config: pytest.Config, settings: Settings) -> Settings:
+    """Make pytest visit the configs: alone when the user named no paths or only configs (ids
+    as printed), else beside the given paths (:func:`pytest_tipc.collection.folders.choose_paths`)."""
+    if not settings.configs and config.args_source != pytest.Config.ArgsSource.ARGS:
+        return settings
+    from pytest_tipc.collection.folders import choose_paths
 
-    Alone, pytest is given each config's directory (it lists a directory once per argument in
-    it, so one argument per file would list a 20-config directory 20 times) and
-    :func:`pytest_ignore_collect` keeps it from collecting anything else there."""
-    configs = [str(path) for path in settings.configs]
-    if config.args_source != pytest.Config.ArgsSource.ARGS:
-        config.args[:] = list(dict.fromkeys(os.path.dirname(path) for path in configs))
-        config.stash[EXCLUSIVE_KEY] = True
-        return
-    given = [Path(config.invocation_params.dir, arg.split("::")[0]) for arg in config.args]
-    for path in configs:
-        if not any(_is_within(Path(path), base) for base in given):
-            config.args.append(path)
-
-
-def _is_within(path: Path, base: Path) -> bool:
-    base_s, path_s = os.path.abspath(base), os.path.abspath(path)
-    return path_s == base_s or path_s.startswith(base_s.rstrip(os.sep) + os.sep)
+    return choose_paths(config, settings)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -82,23 +76,44 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if not settings or not settings.configs:
         return []
     what = "dry run" if settings.dry_run else "real run"
-    return [f"tipc: {len(settings.configs)} config(s), mode {settings.mode}, dialect {settings.dialect}, {what}"]
+    from pytest_tipc.execution.interpreter import header_line
+
+    return [f"tipc: {len(settings.configs)} config(s), mode {settings.mode}, dialect {settings.dialect}, {what}",
+            header_line(settings.configs, settings.python)]
 
 
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """In a TIPC-only run, files beside the configs are not collected."""
-    if config.stash.get(EXCLUSIVE_KEY, False) and not collection_path.is_dir():
-        settings = config.stash[SETTINGS_KEY]
-        return os.path.normpath(os.path.abspath(collection_path)) not in settings.config_set or None
-    return None
+@pytest.hookimpl(tryfirst=True)
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """In a TIPC-only session every folder is a :class:`~pytest_tipc.collection.folders.TipcDir`:
+    it lists only the configs and never imports the repository's ``__init__.py``."""
+    from pytest_tipc.collection.folders import FOLDERS_KEY, TipcDir
+
+    if FOLDERS_KEY not in parent.config.stash:
+        return None
+    folder: TipcDir = TipcDir.from_parent(parent, path=path)
+    return folder
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> TipcFile | None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config) -> None:
+    """Entries named like configs that are not regular files: one collection error each."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is not None and settings.rejected:
+        from pytest_tipc.collection.inputs import report_rejected
+
+        report_rejected(session, settings.rejected)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Generator[None, Sequence[pytest.Collector],
+                                                                           Sequence[pytest.Collector]]:
+    """A session's config is a :class:`TipcFile`, and only that (a config given as a path is not
+    also a doctest text file)."""
+    collected = yield
     settings = parent.config.stash.get(SETTINGS_KEY, None)
     if settings and settings.configs and os.path.normpath(os.path.abspath(file_path)) in settings.config_set:
-        tipc_file: TipcFile = TipcFile.from_parent(parent, path=file_path)
-        return tipc_file
-    return None
+        return [TipcFile.from_parent(parent, path=file_path)]
+    return collected
 
 
 @pytest.hookimpl(wrapper=True)
@@ -131,26 +146,22 @@ def tipc_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     worker = getattr(config, "workerinput", {}).get("workerid", "master")
     shared = base.parent if worker != "master" else base
     cache = getattr(config, "cache", None)
-    cache_dir = cache.mkdir("tipc") if cache is not None else shared / "tipc-cache"
-    engine = Engine(EngineSettings(
-        root=config.invocation_params.dir,
-        state_dir=shared / "tipc-state",
-        cache_dir=Path(cache_dir),
-        output_dir=settings.output,
-        timeout=settings.timeout,
-        stage_timeouts=settings.stage_timeouts,
-        record_path=settings.record,
-        stream=_stream(config) if settings.stream else None,
-        python=settings.python,
-        gpus=settings.gpus,
-        worker_id=worker,
-        local_nodes=settings.local_nodes,
-        prepare_command=settings.prepare or None,
+    cache_dir = cache.mkdir("tipc") if cache is not None else None  # then prepare stamps go in the output dir
+    engine = Engine(EngineSettings.derived(
+        settings, state_dir=shared / "tipc-state", cache_dir=cache_dir, worker_id=worker,
+        stream=_stream(config) if settings.stream else None, progress=_board(config, worker),
     ), prepare_hook=_prepare_hook(config))
     try:
         yield engine
     finally:
         engine.close()
+
+
+def _board(config: pytest.Config, worker: str) -> Any:
+    from pytest_tipc.reporting.progress import StepBoard, progress_dir
+
+    directory = progress_dir(config)
+    return StepBoard(directory, worker) if directory is not None else None
 
 
 def _prepare_hook(config: pytest.Config) -> Any:

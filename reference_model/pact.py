@@ -109,12 +109,15 @@ def set_enabled(model: nn.Layer, enabled: bool) -> None:
 
 
 @paddle.no_grad()
-def calibrate(model: nn.Layer, batches: Iterable[paddle.Tensor], margin: float = 1.0) -> None:
+def calibrate(model: nn.Layer, batches: Iterable[paddle.Tensor], margin: float = 1.0,
+              train_mode: bool = True) -> None:
     """Start each ``alpha`` at the largest input magnitude its layer sees on ``batches``.
 
     The batches run in train mode (batch statistics, as during the training that follows), and
     the BatchNorm running statistics are restored afterwards. Every process of a data-parallel
-    job must pass the same batches, so that all start from the same alphas.
+    job must pass the same batches, so that all start from the same alphas. Post-training
+    quantisation (ptq.py) passes ``train_mode=False``: the alphas then describe the deployed
+    network (running statistics) and are final.
     """
     seen: dict[str, float] = {}
     hooks = []
@@ -125,7 +128,7 @@ def calibrate(model: nn.Layer, batches: Iterable[paddle.Tensor], margin: float =
     bn_state = {k: v.clone() for k, v in model.state_dict().items() if k.endswith(("_mean", "_variance"))}
     was_training = model.training
     set_enabled(model, False)
-    model.train()
+    model.train(train_mode)
     try:
         for x in batches:
             model(x)

@@ -4,7 +4,9 @@
 
 Extracts the committed ``test_images/lite_data.tar`` to ``./lite_data`` (the configs' ``--data-path``)
 for every mode; the whole modes use the same set (there is no larger one to download). Checks that
-the committed pretrained weights and demo images that ``whole_infer`` uses are present.
+the committed pretrained weights and demo images that ``whole_infer`` uses are present. In
+``paddle2onnx_infer`` mode it also exports the pretrained weights to the config's ``--model_dir``
+(upstream downloads an inference model there).
 
 Idempotent and safe to run concurrently: a finished extraction carries a stamp with the tar's
 SHA-256 and is reused; otherwise the tar is extracted into a temporary sibling directory that is
@@ -17,6 +19,7 @@ import argparse
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -29,7 +32,9 @@ PRETRAINED = (
     REPO_ROOT / "test_tipc" / "pretrained" / "mobilenet_v3_small" / "mobilenet_v3_small_pretrained.pdparams",
     REPO_ROOT / "test_tipc" / "pretrained" / "mobilenet_v3_small_pact" / "mobilenet_v3_small_pact_pretrained.pdparams",
 )
-MODES = ("lite_train_lite_infer", "lite_train_whole_infer", "whole_train_whole_infer", "whole_infer")
+MODES = ("lite_train_lite_infer", "lite_train_whole_infer", "whole_train_whole_infer", "whole_infer",
+         "klquant_whole_infer", "paddle2onnx_infer", "benchmark_train")
+ONNX_MODEL_DIR = "./inference/mobilenet_v3_small_infer/"  # the paddle2onnx config's --model_dir
 STAMP = ".lite_data.sha256"
 
 
@@ -98,8 +103,37 @@ def main(argv: list[str] | None = None) -> int:
         print("ERROR: missing committed files: " + ", ".join(str(p) for p in missing)
               + " (regenerate: python reference_model/make_pretrained.py)", file=sys.stderr)
         return 1
+    if args.mode == "paddle2onnx_infer":
+        code = export_for_onnx(args.config)
+        if code:
+            return code
     print(f"mode {args.mode}: data ready; pretrained weights and demo images present")
     return 0
+
+
+def config_value(config: str | None, key: str, default: str) -> str:
+    """The value of the ``key:value`` row of ``config`` (the first one), else ``default``."""
+    if config and Path(config).is_file():
+        for line in Path(config).read_text(encoding="utf-8").splitlines():
+            name, sep, value = line.partition(":")
+            if sep and name.strip() == key and value.strip() not in ("", "null"):
+                return value.strip()
+    return default
+
+
+def export_for_onnx(config: str | None) -> int:
+    """paddle2onnx_infer converts an exported model (upstream prepare.sh downloads one): export the
+    committed pretrained weights to the config's ``--model_dir`` unless a newer export is there."""
+    out = Path(config_value(config, "--model_dir", ONNX_MODEL_DIR))
+    weights = PRETRAINED[0]
+    program = out / "inference.json"
+    if program.is_file() and (out / "inference.pdiparams").is_file() and program.stat().st_mtime >= weights.stat().st_mtime:
+        print(f"{out} holds an export of {weights.name}: up to date")
+        return 0
+    argv = [sys.executable, str(Path(__file__).with_name("export_model.py")),
+            f"--pretrained={weights.with_suffix('')}", f"--save-inference-dir={out}"]
+    print("exporting the pretrained model for paddle2onnx: " + " ".join(argv), flush=True)
+    return subprocess.run(argv, check=False).returncode
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ Modes, combinable with data parallelism (start with ``python -m paddle.distribut
 * ``--pact_quant``: PACT int8 quantization-aware training (see pact.py);
 * ``--fpgm --prune-ratio R``: FPGM-prune the (pretrained) network, then fine-tune (see fpgm.py).
 
-Every iteration logs ``loss``, ``avg_reader_cost``, ``avg_batch_cost`` and ``avg_ips``; each
+Every iteration logs ``loss``, ``avg_reader_cost``, ``avg_batch_cost`` and ``avg_ips`` (and ``ips:``, the
+token benchmark_train's analysis.py reads with ``--keyword ips:``); each
 epoch ends with an ``[Eval]`` line and the run with the final top-1 on lite val. Checkpoints go
 to ``<output-dir>/latest.pdparams`` (and ``best.pdparams``); the log is copied to
 ``<output-dir>/train.log``.
@@ -215,7 +216,8 @@ def main(argv: list[str] | None = None) -> float:
                     f"[Epoch {epoch}, iter: {it}] top1: {top1 / batches:.5f}, top5: {top5 / batches:.5f}, "
                     f"lr: {lr:.6f}, loss: {loss_value:.5f}, "
                     f"avg_reader_cost: {reader_cost / batches:.5f} sec, avg_batch_cost: {batch_cost / batches:.5f} sec, "
-                    f"avg_samples: {samples / batches:.1f}, avg_ips: {samples / max(batch_cost, 1e-9):.5f} images/sec")
+                    f"avg_samples: {samples / batches:.1f}, avg_ips: {samples / max(batch_cost, 1e-9):.5f} images/sec, "
+                    f"ips: {samples / max(batch_cost, 1e-9):.5f} samples/s")
                 reader_cost = batch_cost = 0.0
                 samples = batches = 0
                 top1 = top5 = 0.0

@@ -80,7 +80,9 @@ def train_steps(gpus: str, python: str = sys.executable) -> tuple[list[Step], st
     return steps, save
 
 
-def make_plan(n_infer: int = 8, gpus: str = "-1", device: str = "cpu", python: str = sys.executable) -> Plan:
+def make_plan(root: Path, n_infer: int = 8, gpus: str = "-1", device: str = "cpu",
+              python: str = sys.executable) -> Plan:
+    """The plan of a tiny model whose harness root is ``root``."""
     steps, save = train_steps(gpus, python)
     parent = train_cell(model=MODEL, mode=MODE, gpus=gpus, autocast="null", trainer="norm_train", steps=steps)
     cells: list[Cell] = [parent]
@@ -90,7 +92,7 @@ def make_plan(n_infer: int = 8, gpus: str = "-1", device: str = "cpu", python: s
         infer = step("infer", "infer", log, f"--model-dir={save}/inference", f"--batch-size={bs}", cuda=cuda,
                      python=python)
         cells.append(infer_cell(parent=parent, device=device, precision="fp32", batch_size=str(bs), steps=(infer,)))
-    return Plan("template", MODE, MODEL, LOG_DIR, tuple(cells))
+    return Plan("template", MODE, MODEL, LOG_DIR, tuple(cells), root=str(root))
 
 
 FAKE_LAUNCH = """\

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -12,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "reference_model"
 DEMO = REPO / "test_images" / "demo"
@@ -19,6 +22,11 @@ PRETRAINED = REPO / "test_tipc" / "pretrained" / "mobilenet_v3_small" / "mobilen
 PACT_PRETRAINED = REPO / "test_tipc" / "pretrained" / "mobilenet_v3_small_pact" / "mobilenet_v3_small_pact_pretrained"
 RESULTS = REPO / "test_tipc" / "results"
 CONFIGS = REPO / "test_tipc" / "configs" / "mobilenet_v3_small"
+
+# Tests that run the reference model's scripts skip without Paddle (found, not imported: importing
+# paddle at collection would cost every session, and every xdist worker, seconds).
+needs_paddle = pytest.mark.skipif(importlib.util.find_spec("paddle") is None,
+                                  reason="needs paddlepaddle: pip install -e \".[cpu]\"")
 
 ITER_LINE = re.compile(
     r"\[Epoch (?P<epoch>\d+), iter: (?P<iter>\d+)\].*loss: (?P<loss>[-\d.]+), "
@@ -117,3 +125,35 @@ def state_shapes(path: Path) -> dict[str, list[int]]:
 def model_stats(model_dir: Path) -> dict[str, Any]:
     out = script("model_stats.py", str(model_dir), cwd=REPO).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def copy_repo(dest: Path, *, test_tipc: tuple[str, ...] = ("configs", "results", "pretrained", "benchmark",
+                                                          "prepare.sh")) -> Path:
+    """A copy of the bundled model's files (scripts, images, ``test_tipc/<test_tipc…>``) in ``dest``, with an
+    empty pytest.ini, so plugin runs there never write into the checkout."""
+    import shutil
+
+    for name in ("reference_model", "test_images"):
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in test_tipc:
+        source, target = REPO / "test_tipc" / name, dest / "test_tipc" / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    (dest / "pytest.ini").write_text("[pytest]\n")
+    return dest
+
+
+def junit_cases(path: Path) -> dict[str, tuple[str, str, dict[str, str]]]:
+    """JUnit testcases by name: (outcome, message, properties)."""
+    import xml.etree.ElementTree as ET
+
+    out = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        verdict = next((child for child in case if child.tag in ("failure", "error", "skipped")), None)
+        props = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+        out[case.get("name", "")] = (verdict.tag if verdict is not None else "passed",
+                                     verdict.get("message", "") if verdict is not None else "", props)
+    return out

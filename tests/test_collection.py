@@ -176,3 +176,32 @@ class TestErrors:
         cfg = write_config(pytester, t51_text())
         result = pytester.runpytest("--tipc-config", str(cfg), "--tipc-mode", "bogus")
         assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+class TestRealRepoLayout:
+    """A model repo is not a test suite: its __init__.py files stay unimported in a TIPC-only session."""
+
+    INIT = "from pathlib import Path\nPath(__file__).with_name('IMPORTED').touch()\nfrom .missing import x\n"
+
+    def test_a_tipc_only_session_imports_no_package(self, pytester: pytest.Pytester) -> None:
+        cfg = write_config(pytester, t51_text())
+        for folder in (pytester.path, pytester.path / "test_tipc", cfg.parent):
+            (folder / "__init__.py").write_text(self.INIT)
+        (pytester.path / "setup.py").write_text("raise SystemExit('setup.py must not run')\n")
+        (cfg.parent / "test_nothing.py").write_text("def test_x():\n    pass\n")  # not collected
+        result = pytester.runpytest("--tipc-config", "test_tipc/configs", "--tipc-dry-run")
+        result.assert_outcomes(passed=2)
+        assert not list(pytester.path.rglob("IMPORTED"))
+        tree = pytester.runpytest("--tipc-config", "test_tipc/configs", "--collect-only").stdout.str()
+        assert "<Package" not in tree and "<TipcDir tiny>" in tree and "test_nothing" not in tree
+
+    def test_a_mixed_session_keeps_pytests_packages_for_python_tests(self, pytester: pytest.Pytester) -> None:
+        cfg = write_config(pytester, t51_text())
+        (pytester.path / "__init__.py").write_text("from pathlib import Path\nPath(__file__).with_name('IMPORTED').touch()\n")
+        (pytester.path / "tests").mkdir()
+        (pytester.path / "tests" / "test_unit.py").write_text("def test_unit():\n    pass\n")
+        result = pytester.runpytest("tests", "--tipc-config", str(cfg), "--tipc-dry-run", "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=3)
+        assert (pytester.path / "IMPORTED").exists()  # pytest's Package, as for any Python test
+        tree = pytester.runpytest("tests", "--tipc-config", str(cfg), "--collect-only").stdout.str()
+        assert "<Package" in tree and "<TipcDir" not in tree

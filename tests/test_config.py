@@ -12,14 +12,13 @@ from pytest_tipc.model.config import (
     S32,
     T51,
     ConfigError,
-    mode_value,
     parse_file,
     parse_text,
     set_param,
-    split_list,
 )
+from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.detect import detect_dialect
-from pytest_tipc.planning.dialects.common import classify_gpu, words
+from pytest_tipc.planning.dialects.bash import grep_w, ifs_split, mode_value, words
 from pytest_tipc.planning.validate import validate
 
 from .configs import t51_text
@@ -53,12 +52,15 @@ class TestPhysicalRules:
         assert config.line(1).text.endswith(" ")
         assert config.value(2) == "tools/export.py -c x.yml -o "
 
-    def test_grep_after_counts_blank_lines(self) -> None:
+    def test_grep_counts_blank_lines(self) -> None:
         text = "a:1\n\n===to_static_train_benchmark_params===\nto_static_train:--to_static\n"
-        line = parse_text(text).grep_after("to_static_train_benchmark_params")
-        assert line is not None
+        config = parse_text(text)
+        hits = grep_w(config.raw_lines, "to_static_train_benchmark_params")  # `grep -n -w`, as Det uses it
+        assert hits == [3]
+        line = next(line for line in config.lines if line.lineno == hits[0] + 1)
         assert line.lineno == 4
         assert line.value == "--to_static"
+        assert grep_w(config.raw_lines, "to_static_train") == [4]  # `-w`: not inside the banner's longer word
 
     def test_non_utf8_names_file_and_line(self, tmp_path: Path) -> None:
         path = tmp_path / "bad.txt"
@@ -82,7 +84,7 @@ class TestValues:
 
     def test_key_only_rows_are_templates(self) -> None:
         line = parse_text("Global.checkpoints:\n").line(1)
-        assert (line.key, line.value, line.has_colon) == ("Global.checkpoints", "", True)
+        assert (line.key, line.value, ":" in line.text) == ("Global.checkpoints", "", True)
 
     def test_keys_that_are_cli_fragments(self) -> None:
         line = parse_text("-o Global.epochs:lite_train_lite_infer=2|whole_train_whole_infer=120\n").line(1)
@@ -107,10 +109,10 @@ class TestValues:
         assert set_param("--epochs", "5") == "--epochs=5"
 
     def test_lists(self) -> None:
-        assert split_list("norm_train|pact_train") == ["norm_train", "pact_train"]
-        assert split_list("null") == ["null"]
-        assert split_list("a||b|") == ["a", "", "b"]
-        assert split_list("") == []
+        assert ifs_split("norm_train|pact_train") == ["norm_train", "pact_train"]
+        assert ifs_split("null") == ["null"]
+        assert ifs_split("a||b|") == ["a", "", "b"]
+        assert ifs_split("") == []
 
     def test_shell_content_stays_literal(self) -> None:
         argv = words('train.py -o NormalizeImage.mean=[0.,0.,0.] --rec_image_shape="3,48,320" ; touch PWNED')
@@ -132,7 +134,7 @@ class TestGpuList:
         ("127.0.0.1,127.0.0.1;0,1", "nodes", "0,1", 2),
     ])
     def test_classify(self, entry: str, kind: str, gpus: str, nodes: int) -> None:
-        got = classify_gpu(entry)
+        got = GpuEntry.parse(entry)
         assert (got.kind, got.gpus, got.nnodes) == (kind, gpus, nodes)
 
 
@@ -184,7 +186,7 @@ class TestValidate:
         with pytest.raises(ConfigError) as info:
             validate(config, "template")
         assert str(info.value).startswith("x.txt:15: expected `trainer:…` as row 15, found `trainr:norm_train`")
-        assert "put the `trainer:` row at position 15" in str(info.value)
+        assert "put `trainer:…` at row 15" in str(info.value)
 
     def test_a_good_config_passes(self) -> None:
         validate(parse_text(t51_text()), "ocr")

@@ -6,7 +6,7 @@ import pytest
 
 from pytest_tipc.model.cells import Expect, Launch, Plan
 from pytest_tipc.model.config import ConfigError, parse_text
-from pytest_tipc.planning.dialects.clas.infer import bash_list, eval_words
+from pytest_tipc.planning.dialects.bash import bash_list, eval_words
 from pytest_tipc.planning.dialects.clas.planner import plan
 from pytest_tipc.planning.dialects.clas.quant import inference_cwd
 

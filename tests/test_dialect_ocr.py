@@ -7,7 +7,8 @@ import pytest
 from pytest_tipc.model.cells import Launch, Plan
 from pytest_tipc.model.config import ConfigError, parse_text
 from pytest_tipc.planning.dialects import ocr
-from pytest_tipc.planning.dialects.template.core import Rows, bash_list, mode_param, posix_dirname, sh_test
+from pytest_tipc.planning.dialects.bash import bash_list, dirname, mode_value
+from pytest_tipc.planning.dialects.template.core import Rows, sh_test
 
 ROOT = Path("/repo")
 OUT = "./test_tipc/output/det/lite_train_lite_infer"
@@ -302,8 +303,8 @@ def test_bash_helpers() -> None:
     assert sh_test("", "=", "null") is False and sh_test("", "!=", "null") is False  # "unary operator expected"
     assert sh_test("", "=", "", right_quoted=False) is True  # `[ = ]`
     assert sh_test("x", "!=", "null") and not sh_test("null", "!=", "null")
-    assert mode_param("lite_train_lite_infer=1=2|whole_train_whole_infer=3", "lite_train_lite_infer") == "1"
-    assert mode_param("8", "lite_train_lite_infer") == ""
-    assert posix_dirname("null") == "." and posix_dirname("./a/b/") == "./a" and posix_dirname("/x") == "/"
+    assert mode_value("lite_train_lite_infer=1=2|whole_train_whole_infer=3", "lite_train_lite_infer") == "1"
+    assert mode_value("8", "lite_train_lite_infer") == ""
+    assert dirname("null") == "." and dirname("./a/b/") == "./a" and dirname("/x") == "/"
     rows = Rows(parse_text("a:1\n\nb:2\nc:3\n"), window=3)
     assert [rows.key(n) for n in (1, 2, 3)] == ["a", "b", ""]  # awk's window counts the blank line

@@ -8,8 +8,9 @@ import pytest
 
 from pytest_tipc.model.cells import Cell, PathChoice, Plan, Step
 from pytest_tipc.model.config import ConfigError, parse_text
+from pytest_tipc.planning.dialects.bash import dirname
 from pytest_tipc.planning.dialects.seg.planner import MEDICAL, PANOPTIC, SEG, flavour_of, plan
-from pytest_tipc.planning.dialects.seg.steps import bash_dirname, ifs_split
+from pytest_tipc.planning.dialects.seg.steps import ifs_split
 
 ROOT = Path("/repo")
 OUT = "./test_tipc/output/tiny/lite_train_lite_infer"
@@ -363,6 +364,6 @@ def test_ptq_config_plans_the_quant_step_then_int8_inference() -> None:
 
 
 def test_bash_helpers() -> None:
-    assert [bash_dirname(p) for p in ("./a/b/model.pdparams", "./a/b/", "model", "/x", "null")] == [
+    assert [dirname(p) for p in ("./a/b/model.pdparams", "./a/b/", "model", "/x", "null")] == [
         "./a/b", "./a", ".", "/", "."]
     assert ifs_split("a|b|") == ["a", "b"] and ifs_split("") == [] and ifs_split("a||b") == ["a", "", "b"]

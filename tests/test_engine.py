@@ -28,7 +28,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def engine(root: Path, **kw: object) -> Engine:
-    settings = {"root": root, "state_dir": root.parent / "state", "cache_dir": root.parent / "cache",
+    settings = {"state_dir": root.parent / "state", "cache_dir": root.parent / "cache",
                 "record_path": root.parent / "record.jsonl", "gpus": (), **kw}
     return Engine(EngineSettings(**settings))  # type: ignore[arg-type]
 
@@ -43,7 +43,7 @@ def records(root: Path) -> list[dict[str, object]]:
 
 class TestTrainOnce:
     def test_infer_cells_share_one_training(self, root: Path) -> None:
-        plan = make_plan(n_infer=3)
+        plan = make_plan(root, n_infer=3)
         eng = engine(root)
         outcomes = [eng.run_cell(plan, cell) for cell in reversed(plan.cells)]  # infer items first
         assert all(o.ok for o in outcomes), [o.failure for o in outcomes]
@@ -59,7 +59,7 @@ class TestTrainOnce:
 
     def test_failed_training_fails_its_infer_cells_with_the_log(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TOOL_FAIL", "train")
-        plan = make_plan(n_infer=2)
+        plan = make_plan(root, n_infer=2)
         eng = engine(root)
         infer = eng.run_cell(plan, plan.cells[1])
         train_log = root / LOG_DIR / "norm_train_gpus_-1_autocast_null.log"
@@ -76,7 +76,7 @@ class TestTrainOnce:
 
     def test_a_chain_runs_in_order_once(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Template pact/fpgm train cells start from the norm_train checkpoint: infer → pact → norm."""
-        plan = make_plan(n_infer=1)
+        plan = make_plan(root, n_infer=1)
         norm, infer = plan.cells
         pact = dataclasses.replace(norm, key="cpu-null-pact_train", requires=norm.key)
         chained = dataclasses.replace(plan, cells=(norm, pact, dataclasses.replace(infer, requires=pact.key)))
@@ -101,13 +101,13 @@ class TestTrainOnce:
             from pytest_tipc.execution.engine import Engine, EngineSettings
 
             ROOT = Path({str(root)!r})
-            PLAN = engine_plans.make_plan(n_infer=8)
+            PLAN = engine_plans.make_plan(ROOT, n_infer=8)
 
             @pytest.fixture(scope="session")
             def engine(tmp_path_factory, worker_id):
                 base = tmp_path_factory.getbasetemp()
                 shared = base.parent if worker_id != "master" else base
-                return Engine(EngineSettings(root=ROOT, state_dir=shared / "state", cache_dir=shared / "cache",
+                return Engine(EngineSettings(state_dir=shared / "state", cache_dir=shared / "cache",
                                              worker_id=worker_id, gpus=(), record_path=ROOT / "record.jsonl"))
 
             @pytest.mark.parametrize("index", range(len(PLAN.cells)), ids=[c.key for c in PLAN.cells])
@@ -125,7 +125,7 @@ class TestTrainOnce:
 class TestRun:
     def test_output_dir_moves_everything(self, root: Path, tmp_path: Path) -> None:
         out = tmp_path / "elsewhere"
-        plan = make_plan(n_infer=1)
+        plan = make_plan(root, n_infer=1)
         eng = engine(root, output_dir=out)
         assert all(eng.run_cell(plan, cell).ok for cell in plan.cells)
         moved = out / "tiny" / "lite_train_lite_infer"
@@ -138,7 +138,7 @@ class TestRun:
 
     def test_stage_timeout_kills_the_step(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TOOL_HANG", "infer")
-        plan = make_plan(n_infer=1)
+        plan = make_plan(root, n_infer=1)
         outcome = engine(root, stage_timeouts={"infer": 1.5}, kill_grace=1).run_cell(plan, plan.cells[1])
         assert not outcome.ok and outcome.failure is not None
         assert outcome.failure.startswith("timed out after 1.5 s in step infer")
@@ -147,7 +147,7 @@ class TestRun:
     def test_the_harness_timeout_of_a_step_applies_when_smaller(self, root: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TOOL_HANG", "infer")
-        plan = make_plan(n_infer=1)
+        plan = make_plan(root, n_infer=1)
         infer = plan.cells[1]
         limited = dataclasses.replace(infer, steps=(dataclasses.replace(infer.steps[0], timeout=1.0),))
         outcome = engine(root, timeout=300, kill_grace=1).run_cell(plan, limited)
@@ -159,15 +159,15 @@ class TestRun:
         config.write_text("model_name:tiny\n")
         (root / "test_tipc/prepare.sh").write_text('echo "$@" >> prepared.txt\n')
         eng = engine(root)
-        eng.prepare(config, "lite_train_lite_infer")
-        eng.prepare(config, "lite_train_lite_infer")
-        engine(root).prepare(config, "lite_train_lite_infer")
+        eng.prepare(config, "lite_train_lite_infer", root)
+        eng.prepare(config, "lite_train_lite_infer", root)
+        engine(root).prepare(config, "lite_train_lite_infer", root)
         assert (root / "prepared.txt").read_text() == "test_tipc/configs/tiny/train_infer_python.txt lite_train_lite_infer\n"
 
 
 class TestDevices:
     def test_gpu_cells_skip_without_gpus(self, root: Path) -> None:
-        plan = make_plan(n_infer=2, gpus="0,1")
+        plan = make_plan(root, n_infer=2, gpus="0,1")
         eng = engine(root)
         assert eng.skip_reason(plan, plan.cells[0]) == (
             "needs 2 GPUs, 0 visible (--tipc-gpus is empty); run on a GPU machine or select CPU cells with "
@@ -178,7 +178,7 @@ class TestDevices:
         assert outcome.skipped and not outcome.ok
 
     def test_multi_gpu_cell_leases_two_and_maps_ids(self, root: Path) -> None:
-        plan = make_plan(n_infer=1, gpus="0,1", device="gpu")
+        plan = make_plan(root, n_infer=1, gpus="0,1", device="gpu")
         eng = engine(root, gpus=("0", "1", "2", "3"))
         with eng.pool.lease(1) as taken:  # another worker holds GPU 0
             assert taken == ("0",)
@@ -195,7 +195,7 @@ class TestDevices:
         ]
 
     def test_multi_node_cell_is_rehearsed_on_cpu(self, root: Path) -> None:
-        plan = make_plan(n_infer=1, gpus="127.0.0.1,127.0.0.2;0,1")
+        plan = make_plan(root, n_infer=1, gpus="127.0.0.1,127.0.0.2;0,1")
         eng = engine(root)
         assert eng.skip_reason(plan, plan.cells[0]) is None
         outcome = eng.run_cell(plan, plan.cells[0])
@@ -209,6 +209,30 @@ class TestDevices:
         assert calls(root).count("train") == 2  # one per node
 
     def test_remote_nodes_skip(self, root: Path) -> None:
-        plan = make_plan(n_infer=1, gpus="10.1.1.1,10.1.1.2;0,1")
+        plan = make_plan(root, n_infer=1, gpus="10.1.1.1,10.1.1.2;0,1")
         assert "--tipc-local-nodes" in (engine(root).skip_reason(plan, plan.cells[0]) or "")
         assert engine(root, local_nodes=True).skip_reason(plan, plan.cells[0]) is None
+
+
+def test_engine_settings_are_derived_from_the_options(tmp_path: Path) -> None:
+    from pytest_tipc.options import Settings
+
+    settings = Settings(configs=(), mode="lite_train_lite_infer", dialect="auto", output=tmp_path / "out",
+                        record=tmp_path / "rec.jsonl", timeout=5.0, stage_timeouts={"train": 9.0}, gpus=("1",),
+                        local_nodes=True, stream=True, progress=2.0, python="python3", prepare=("make data",),
+                        prepare_policy="always", keep_going=True)
+    derived = EngineSettings.derived(settings, state_dir=tmp_path / "s", cache_dir=None, worker_id="gw1",
+                                     stream=None, progress=None)
+    assert derived == EngineSettings(
+        state_dir=tmp_path / "s", cache_dir=None, output_dir=tmp_path / "out", timeout=5.0,
+        stage_timeouts={"train": 9.0}, record_path=tmp_path / "rec.jsonl", stream=None, python="python3",
+        gpus=("1",), worker_id="gw1", local_nodes=True, prepare_command=("make data",), keep_going=True,
+        prepare_policy="always", progress=None)
+    # the session's fields never come from the options, even where a name is shared (stream, progress)
+    assert EngineSettings.derived(settings, state_dir=tmp_path, cache_dir=None).progress is None
+
+
+def test_a_plan_without_a_root_is_refused(root: Path) -> None:
+    plan = dataclasses.replace(make_plan(root, n_infer=1), root="")
+    with pytest.raises(ValueError, match="no harness root"):
+        engine(root).run_cell(plan, plan.cells[0])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from pytest_tipc.collection.items import TipcItem
-from pytest_tipc.collection.markers import needs_gpu
 
 from .configs import t51_text
 
@@ -30,7 +29,9 @@ def reference(item: TipcItem) -> tuple[list[pytest.Mark], dict[str, object]]:
     node, cell = Node(), item.cell
     assert cell is not None
     node.add_marker(pytest.mark.tipc(**{"dialect": item.plan.dialect, **cell.field_map, "key": cell.key}))
-    gpus = needs_gpu(cell)
+    # GPUs the item needs here: its training's cards, or one for an inference run off the CPU
+    own = 1 if cell.role == "infer" and cell.field_map.get("device", "cpu") not in ("cpu", "") else 0
+    gpus = max(own, len(cell.gpu.card_ids))
     if gpus:
         node.add_marker(pytest.mark.gpu)
     if gpus > 1:

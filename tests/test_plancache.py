@@ -39,9 +39,9 @@ def planned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     original = outlines.make_plan
 
-    def counting(config: object, dialect: str, root: Path, mode: str) -> object:
+    def counting(config: object, dialect: str, root: Path, mode: str, **kwargs: str) -> object:
         calls.append(f"{dialect}:{mode}")
-        return original(config, dialect, root, mode)  # type: ignore[arg-type]
+        return original(config, dialect, root, mode, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(outlines, "make_plan", counting)
     return calls
@@ -129,8 +129,8 @@ class TestReuse:
         collect_ids(repo, cfg)
         original = outlines.make_plan
 
-        def shifted(config: object, dialect: str, root: Path, mode: str) -> object:
-            plan = original(config, dialect, root, mode)  # type: ignore[arg-type]
+        def shifted(config: object, dialect: str, root: Path, mode: str, **kwargs: str) -> object:
+            plan = original(config, dialect, root, mode, **kwargs)  # type: ignore[arg-type]
             return dataclasses.replace(plan, cells=plan.cells[1:])
 
         monkeypatch.setattr(outlines, "make_plan", shifted)  # a planner that is not deterministic
@@ -264,10 +264,10 @@ def test_a_failure_while_preparing_one_config_is_that_files_collection_error(
     bad.write_text(t51_text({2: "model_name:explodes"}))
     original = outlines.make_plan
 
-    def exploding(config: object, dialect: str, root: Path, mode: str) -> object:
+    def exploding(config: object, dialect: str, root: Path, mode: str, **kwargs: str) -> object:
         if "explodes" in getattr(config, "raw_text", ""):
             raise ValueError("a planner bug")
-        return original(config, dialect, root, mode)  # type: ignore[arg-type]
+        return original(config, dialect, root, mode, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(outlines, "make_plan", exploding)
     result = repo.runpytest("--tipc-config", "test_tipc/configs", "--collect-only", "-q")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from pytest_tipc.execution.prepare import PrepareError, prepare_data
+from pytest_tipc.execution.prepare import PrepareError, PrepareWarning, prepare_data
 
 CONFIG = "test_tipc/configs/m/train_infer_python.txt"
 PREPARE_SH = """\
@@ -139,3 +141,75 @@ def test_a_cached_preparation_runs_again_when_its_output_is_gone(tmp_path: Path)
     assert prepare("s3").startswith("ran")  # its output was deleted: prepared again
     assert (root / "lite_data" / "runs").is_file()
     assert (root / "prepare_runs").read_text().split() == ["ran", "ran"]
+
+
+class TestUnderControl:
+    def test_the_ini_command_overrides_prepare_sh(self, repo: Path) -> None:
+        (repo / "prep.py").write_text("open('declared.txt', 'w').write('yes')\n")
+        assert prepare(repo, command=("python", "prep.py")) == "ran python prep.py"
+        assert (repo / "declared.txt").read_text() == "yes" and calls(repo) == []
+
+    def test_never_and_always(self, repo: Path) -> None:
+        assert prepare(repo, policy="never") == "not prepared (--tipc-prepare=never)"
+        assert calls(repo) == []
+        assert prepare(repo).startswith("ran ")
+        assert prepare(repo, session="s2") == "cached"
+        assert prepare(repo, session="s3", policy="always").startswith("ran ")
+        assert prepare(repo, session="s3", policy="always") == "cached"  # once per session
+        assert len(calls(repo)) == 2
+
+    def test_without_pytests_cache_the_stamp_is_in_the_output_dir(self, repo: Path) -> None:
+        base = repo.parent
+        out = repo / "test_tipc/output"
+
+        def run(session: str) -> str:
+            return prepare_data(repo / CONFIG, "lite_train_lite_infer", repo, state_dir=base / session, cache_dir=None,
+                                log_dir=out)
+
+        assert run("s1").startswith("ran ")
+        assert run("s2") == "cached"
+        assert len(list((out / ".tipc-prepare").glob("*.json"))) == 1 and len(calls(repo)) == 1
+
+    def test_stdin_is_closed(self, repo: Path) -> None:
+        (repo / "test_tipc/prepare.sh").write_text('if read -r line; then echo "read $line"; else echo "eof"; fi\n')
+        prepare(repo)
+        log = repo / "test_tipc/output/prepare_m_train_infer_python_lite_train_lite_infer.log"
+        assert log.read_text() == "eof\n"
+
+    def test_the_steps_interpreter_comes_first_on_path(self, repo: Path, tmp_path: Path) -> None:
+        (repo / "test_tipc/prepare.sh").write_text("command -v python\n")
+        prepare(repo)
+        log = repo / "test_tipc/output/prepare_m_train_infer_python_lite_train_lite_infer.log"
+        assert log.read_text().strip() == os.path.join(os.path.dirname(sys.executable), "python")
+        other = tmp_path / "other" / "python"
+        other.parent.mkdir()
+        other.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+        other.chmod(0o755)
+        prepare(repo, session="s2", policy="always", python=str(other))  # --tipc-python
+        assert log.read_text().strip() == str(other)
+
+    def test_a_failed_download_with_exit_0_warns_naming_the_line(self, repo: Path) -> None:
+        (repo / "test_tipc/prepare.sh").write_text(
+            "echo start\nwget -nc -T 5 -t 1 http://tipc-prepare-test.invalid/data.tar\nmkdir -p lite_data\n")
+        log = repo / "test_tipc/output/prepare_m_train_infer_python_lite_train_lite_infer.log"
+        with pytest.warns(PrepareWarning) as caught:
+            assert prepare(repo).startswith("ran ")
+        lines = log.read_text().splitlines()
+        # wget says it twice: "Resolving … failed: Name or service not known." then "unable to resolve host"
+        number, line = next((i, line) for i, line in enumerate(lines, 1)
+                            if "Name or service not known" in line or "unable to resolve host" in line)
+        assert f"{log}:{number}: {line.strip()}" in str(caught[0].message)
+        assert "exited 0, but its log shows a failed download" in str(caught[0].message)
+        with pytest.warns(PrepareWarning):  # a later session that reuses the preparation is told too
+            assert prepare(repo, session="s2") == "cached"
+
+    def test_a_failure_quotes_the_first_error_line(self, repo: Path) -> None:
+        (repo / "test_tipc/prepare.sh").write_text(
+            "echo one\necho two\necho 'unzip:  cannot find or open data.zip'\necho 'later error'\nexit 9\n")
+        with pytest.raises(PrepareError) as failed:
+            prepare(repo)
+        log = repo / "test_tipc/output/prepare_m_train_infer_python_lite_train_lite_infer.log"
+        first = str(failed.value).splitlines()[0]
+        assert first == (f"data preparation for {repo / CONFIG} (lite_train_lite_infer) failed; first error at "
+                         f"{log}:3: unzip:  cannot find or open data.zip")
+        assert "step setup failed with exit code 9" in str(failed.value)

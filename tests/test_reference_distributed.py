@@ -25,11 +25,12 @@ from .reference_support import (
     free_port,
     iter_lines,
     launch,
+    needs_paddle,
     script,
     state_shapes,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_paddle]
 TRAIN_ARGS = ["--epochs=1", "--batch-size=8", "--max-iters=3", "--use-gpu=False"]
 
 

@@ -23,6 +23,7 @@ from .reference_support import (
     extract_lite_data,
     final_acc,
     iter_lines,
+    needs_paddle,
     results,
     run,
     script,
@@ -49,6 +50,7 @@ def plain(tmp_path_factory: pytest.TempPathFactory, lite_data: Path) -> dict[str
 
 
 @pytest.mark.slow
+@needs_paddle
 def test_lite_training_beats_chance(plain: dict[str, object]) -> None:
     acc = final_acc(str(plain["log"]))
     assert acc >= 2 * CHANCE, f"top-1 {acc:.3f} on lite val is not clearly above chance ({CHANCE:.2f})"
@@ -57,6 +59,7 @@ def test_lite_training_beats_chance(plain: dict[str, object]) -> None:
 
 
 @pytest.mark.slow
+@needs_paddle
 def test_training_log_has_spec_fields_every_iteration(plain: dict[str, object]) -> None:
     log = str(plain["log"])
     lines = iter_lines(log)
@@ -70,6 +73,7 @@ def test_training_log_has_spec_fields_every_iteration(plain: dict[str, object]) 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("suffix", ["", ".pdparams"])
+@needs_paddle
 def test_eval_loads_checkpoint_with_or_without_suffix(plain: dict[str, object], lite_data: Path, suffix: str) -> None:
     out = Path(str(plain["dir"]))
     proc = script("train.py", "--test-only", f"--data-path={lite_data}", f"--pretrained={out}/latest{suffix}",
@@ -80,6 +84,7 @@ def test_eval_loads_checkpoint_with_or_without_suffix(plain: dict[str, object], 
 
 
 @pytest.mark.slow
+@needs_paddle
 def test_export_writes_pir_model(plain: dict[str, object]) -> None:
     out = Path(str(plain["dir"]))
     assert (out / "inference.json").is_file() and (out / "inference.pdiparams").is_file()
@@ -89,6 +94,7 @@ def test_export_writes_pir_model(plain: dict[str, object]) -> None:
 
 
 @pytest.mark.slow
+@needs_paddle
 def test_infer_on_inference_json_prints_one_result_line_per_image(plain: dict[str, object]) -> None:
     out = Path(str(plain["dir"]))
     proc = script("infer.py", f"--model-dir={out}", f"--img-path={DEMO}", "--use-gpu=False",
@@ -105,6 +111,7 @@ def test_infer_on_inference_json_prints_one_result_line_per_image(plain: dict[st
 
 
 @pytest.mark.slow
+@needs_paddle
 def test_training_engine_and_paddle_inference_agree(plain: dict[str, object]) -> None:
     out = Path(str(plain["dir"]))
     engine = results(script("predict.py", f"--pretrained={out}/latest", f"--img-path={DEMO}", cwd=REPO).stdout)
@@ -117,6 +124,7 @@ def test_training_engine_and_paddle_inference_agree(plain: dict[str, object]) ->
 
 
 @pytest.mark.slow
+@needs_paddle
 def test_benchmark_prints_autolog_block(plain: dict[str, object]) -> None:
     pytest.importorskip("tipc_autolog.logger")
     proc = script("infer.py", f"--model-dir={plain['dir']}", f"--img-path={DEMO}", "--benchmark=True",
@@ -140,6 +148,7 @@ def test_benchmark_prints_autolog_block(plain: dict[str, object]) -> None:
         (["--precision=bf16"], "invalid choice: 'bf16'"),
     ],
 )
+@needs_paddle
 def test_unsupported_precision_combinations_are_refused(tmp_path: Path, flags: list[str], message: str) -> None:
     model = _float_export(tmp_path)
     proc = script("infer.py", f"--model-dir={model}", f"--img-path={DEMO}", *flags, cwd=REPO, check=False)
@@ -148,6 +157,7 @@ def test_unsupported_precision_combinations_are_refused(tmp_path: Path, flags: l
     assert not results(proc.stdout)
 
 
+@needs_paddle
 def test_gpu_request_on_cpu_build_is_refused(tmp_path: Path) -> None:
     probe = run([sys.executable, "-c", "import paddle; print(paddle.is_compiled_with_cuda())"], cwd=REPO)
     if probe.stdout.strip().splitlines()[-1] == "True":
@@ -157,6 +167,7 @@ def test_gpu_request_on_cpu_build_is_refused(tmp_path: Path) -> None:
     assert "--use-gpu=True, but this Paddle build has no usable CUDA device" in proc.stderr
 
 
+@needs_paddle
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     proc = script("infer.py", f"--model-dir={tmp_path}", cwd=REPO, check=False)
     assert proc.returncode == 2
@@ -176,6 +187,7 @@ def _float_export(tmp_path: Path) -> Path:
 # -- stored results (whole_infer) -------------------------------------------------------------------
 
 @pytest.mark.slow
+@needs_paddle
 def test_pretrained_export_reproduces_stored_fp32_results(tmp_path: Path) -> None:
     script("export_model.py", f"--pretrained={PRETRAINED}", f"--save-inference-dir={tmp_path}", cwd=REPO)
     expected = stored_results("fp32")
@@ -190,6 +202,7 @@ def test_pretrained_export_reproduces_stored_fp32_results(tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
+@needs_paddle
 def test_legacy_pdmodel_export_and_inference(tmp_path: Path) -> None:
     script("export_model.py", f"--pretrained={PRETRAINED}", f"--save-inference-dir={tmp_path}", cwd=REPO,
            env={"FLAGS_enable_pir_api": "0"})

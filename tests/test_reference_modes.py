@@ -17,13 +17,14 @@ from .reference_support import (
     final_acc,
     iter_lines,
     model_stats,
+    needs_paddle,
     results,
     script,
     state_shapes,
     stored_results,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_paddle]
 
 
 @pytest.fixture(scope="module")

@@ -153,3 +153,28 @@ class TestFailures:
         log.write_text(OCR_LOG, encoding="utf-8")
         summary = check_train_log(log)
         assert summary.ok and summary.log_path == str(log) and summary.final_loss == 3.19854
+
+
+class TestStreaming:
+    """Big logs are read in chunks; regular chunks take a fast path that must agree with the
+    line-by-line one."""
+
+    @pytest.mark.parametrize("log", [S32_LOG, OCR_LOG, CLAS_LOG, DET_LOG, SEG_LOG], ids=["s32", "ocr", "clas", "det", "seg"])
+    def test_fast_path_agrees_with_line_by_line(self, log: str, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+        from pytest_tipc.verdicts import trainlog
+
+        path = tmp_path / "train.log"
+        path.write_text(log * 50)
+        monkeypatch.setattr(trainlog, "CHUNK", 700)  # many chunk boundaries, some inside a line
+        fast = check_train_log(path)
+        monkeypatch.setattr(trainlog._Stats, "_feed_regular", lambda self, text: False)
+        slow = check_train_log(path)
+        assert fast == slow and fast.iterations == 100 and fast.ok
+
+    def test_a_regular_chunk_really_takes_the_fast_path(self) -> None:
+        from pytest_tipc.verdicts import trainlog
+
+        stats = trainlog._Stats(trainlog.REQUIRED_FIELDS, False)
+        assert stats._feed_regular(SEG_LOG.split("\n", 1)[0] + "\n")
+        assert not stats._feed_regular("[EVAL] loss: 1, batch_cost: 1, reader_cost: 1, ips: 1\n")

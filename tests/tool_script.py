@@ -5,7 +5,9 @@
     tool.py infer  --model-dir=DIR --img-dir=DIR ...   prints `<image>\\t<json>` lines and an AutoLog block
 
 Every call appends its stage to ./counts.txt. Environment switches: TOOL_FAIL=<stage> exits 3,
-TOOL_HANG=<stage> sleeps (and leaves a child sleeping too), TOOL_SCORE=<x> changes the results.
+TOOL_HANG=<stage> sleeps (and leaves a child sleeping too), TOOL_SCORE=<x> changes the results,
+TOOL_SLEEP=<seconds> spreads training over that many seconds (a slow step), TOOL_REPEAT=<n> prints
+the failure line n times before failing.
 """
 
 from __future__ import annotations
@@ -30,15 +32,18 @@ if os.environ.get("TOOL_HANG") == stage:
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     time.sleep(600)
 if os.environ.get("TOOL_FAIL") == stage:
+    for _ in range(int(os.environ.get("TOOL_REPEAT", "0"))):
+        print("error: unrecognized arguments: --bad-flag", flush=True)
     print("Traceback: simulated failure in " + stage, flush=True)
     sys.exit(3)
 if stage == "train":
     out = Path(args["output-dir"])
     out.mkdir(parents=True, exist_ok=True)
     for it in range(3):
+        time.sleep(float(os.environ.get("TOOL_SLEEP", "0")) / 3)
         loss = 1.0 / (it + 1)
         print(f"[Epoch 0, iter: {it}] loss: {loss:.5f}, avg_reader_cost: 0.00100 sec, "
-              f"avg_batch_cost: 0.01000 sec, avg_samples: 2.0, avg_ips: 200.00000 images/sec")
+              f"avg_batch_cost: 0.01000 sec, avg_samples: 2.0, avg_ips: 200.00000 images/sec", flush=True)
     (out / "latest.pdparams").write_bytes(b"weights")
 elif stage == "export":
     out = Path(args["save-inference-dir"])
@@ -51,6 +56,8 @@ elif stage == "infer":
     score = float(os.environ.get("TOOL_SCORE", "0.5"))
     for name in ("img1.jpg", "img2.jpg"):
         print(name + "\\t" + json.dumps({"class_ids": [1, 0], "scores": [score, round(1 - score, 5)]}))
+    # the stand-in model has no Paddle (its AutoLog block says None): importing it would cost each step seconds
+    sys.modules["paddle"] = None  # type: ignore[assignment]
     from tipc_autolog.logger import TipcAutoLogger
     log = TipcAutoLogger(model_name="tiny", model_precision=args.get("precision", "fp32"),
                          batch_size=int(args.get("batch-size", 1)), data_shape="dynamic",

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from pytest_tipc.collection import session as outlines
-from pytest_tipc.collection.markers import needs_gpu  # noqa: F401 - needs_gpu stays importable from here
 from pytest_tipc.collection.session import SETTINGS_KEY, SessionConfigs
-from pytest_tipc.model.cells import Cell, Plan, token
+from pytest_tipc.execution.paths import record_log
+from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.model.config import ConfigError, parse_text
 from pytest_tipc.planning.cache import CellOutline
 from pytest_tipc.reporting.records import make_record, record_property
@@ -71,8 +71,10 @@ class TipcFile(pytest.File):
         if plan is None:
             data, root, dialect = self.stash[SOURCE_KEY]
             config = parse_text(data.decode("utf-8"), self.path)
-            mode = self.config.stash[SETTINGS_KEY].mode
-            plan = self.stash[PLAN_KEY] = outlines.make_plan(config, dialect, root, mode)
+            settings = self.config.stash[SETTINGS_KEY]
+            plan = self.stash[PLAN_KEY] = outlines.make_plan(config, dialect, root, settings.mode,
+                                                             suite=settings.suite, bench=settings.bench,
+                                                             benchmark_root=settings.benchmark_root)
         return plan
 
     def item_names(self) -> list[str]:
@@ -146,19 +148,13 @@ class TipcItem(pytest.Function):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         lineno = self.parent.stash.get(INDEX_KEY, {}).get(self.name, (0, 0))[1]  # type: ignore[union-attr]
-        return self.path, (lineno - 1 if lineno else 0), f"{self.parent.name}::{self.name}"  # type: ignore[union-attr]
+        # the domain is the name alone: pytest prints it after the node id, with dots as "::"
+        return self.path, (lineno - 1 if lineno else 0), self.name
 
 
 def _record_log(cell: Cell) -> str:
-    """The log a report links to: the training log of a train cell, else the cell's last step."""
-    train = next((step for step in cell.steps if step.kind == "train"), None)
-    step = train or (cell.steps[-1] if cell.steps else None)
-    if step is None or not step.log:
-        return ""
-    if cell.kind == "infer" and cell.requires:  # as the engine names it
-        stem, dot, suffix = step.log.rpartition(".")
-        return f"{stem}_{token(cell.requires)}.{suffix}" if dot else step.log
-    return step.log
+    """The log a report links to (:func:`pytest_tipc.execution.paths.record_log`)."""
+    return record_log(cell)
 
 
 def _run_tipc_cell(tipc_cell_run: Any) -> None:

@@ -16,14 +16,17 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from pytest_tipc.collection.inputs import read_config
 from pytest_tipc.collection.markers import Marks
+from pytest_tipc.execution.paths import check_plan
 from pytest_tipc.model.cells import Plan
 from pytest_tipc.model.config import TipcConfig, harness_root, parse_file, parse_text
 from pytest_tipc.options import Settings
 from pytest_tipc.planning import cache as plancache
 from pytest_tipc.planning.cache import Outline
 from pytest_tipc.planning.detect import detect_dialect, repo_marker
-from pytest_tipc.planning.dialects import planner
+from pytest_tipc.planning.dialects import is_builtin
+from pytest_tipc.planning.suites import plan_suite
 from pytest_tipc.planning.validate import validate
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -49,6 +52,8 @@ class SessionConfigs:
         self.store = plancache.PlanStore(cache) if cache is not None else None
         self.roots: dict[str, Path] = {}
         self.markers: dict[str, str] = {}  # repository markers by harness root, for detect_dialect
+        detect = config.hook.pytest_tipc_detect_dialect
+        self.detect_hook = detect if detect.get_hookimpls() else None  # conftests that detect a dialect
         self.fixtureinfo: dict[object, Any] = {}  # by folder: the config files' parent node
         self.marks = Marks()
         self._prepared: dict[str, Prepared | Exception] = {}
@@ -79,21 +84,31 @@ class SessionConfigs:
         root = self.root(path)
         chosen = f"auto:{self.marker(root)}" if settings.dialect == "auto" else settings.dialect
         try:
-            data: bytes | None = path.read_bytes()
+            data: bytes | None = read_config(path)  # a regular file of at most 1 MB, else ConfigError
         except OSError:
             data = None  # parse_file reports it
+        config: TipcConfig | None = None
+        hooked: str | None = None  # what a pytest_tipc_detect_dialect hook chose
+        if settings.dialect == "auto" and self.detect_hook is not None:
+            config = _parse(path, data)
+            hooked = self.detect_hook(config=config, root=root) if config is not None else None
+            chosen = hooked or chosen
         entry = None
-        if self.store is not None and data is not None:
-            entry = self.store.entry(data, path=path, root=root, mode=settings.mode, dialect=chosen)
+        # a registered planner's source is not part of the cache key: plan such configs every time
+        if self.store is not None and data is not None and (chosen.startswith("auto:") or is_builtin(chosen)):
+            entry = self.store.entry(data, path=path, root=root, mode=settings.plan_mode, dialect=chosen)
             outline = self.store.load(*entry) if entry else None
             if outline is not None:
                 return Prepared(outline, (data, root, outline.dialect), None)
-        config = _parse(path, data)
+        if config is None:
+            config = _parse(path, data)
         source = data if config is not None else None
         if config is None:  # unreadable or not UTF-8: parse_file raises the error to show
             config, entry = parse_file(path), None
-        dialect = detect_dialect(config, root, self.markers) if settings.dialect == "auto" else settings.dialect
-        plan = make_plan(config, dialect, root, settings.mode)
+        dialect = hooked or (detect_dialect(config, root, self.markers) if settings.dialect == "auto"
+                             else settings.dialect)
+        plan = make_plan(config, dialect, root, settings.mode, suite=settings.suite, bench=settings.bench,
+                         benchmark_root=settings.benchmark_root)
         outline = plancache.outline_of(plan)
         if self.store is not None and entry is not None:
             self.store.store(*entry, outline)
@@ -128,7 +143,10 @@ def _parse(path: Path, data: bytes | None) -> TipcConfig | None:
         return None
 
 
-def make_plan(config: TipcConfig, dialect: str, root: Path, mode: str) -> Plan:
+def make_plan(config: TipcConfig, dialect: str, root: Path, mode: str, *, suite: str = "auto",
+              bench: str = "", benchmark_root: str = "") -> Plan:
+    """The plan of ``config`` under its suite (:mod:`pytest_tipc.planning.suites`)."""
     validate(config, dialect)
-    plan = planner(dialect)(config, mode, root)
+    plan = plan_suite(config, dialect, root, mode, suite=suite, bench=bench, benchmark_root=benchmark_root or None)
+    check_plan(plan, config, root)  # the plugin's own files stay inside the root and output dir
     return dataclasses.replace(plan, dialect=dialect, root=str(root))

@@ -81,20 +81,17 @@ def card_ids(cell: Cell) -> tuple[list[str], int]:
     device other than ``cpu`` uses one GPU, the one its step exports (else ``0``).
     """
     fields = cell.field_map
-    if cell.kind == "infer":
+    if cell.role == "infer":
         if fields.get("device", "cpu") in ("cpu", ""):
             return [], 1
         for step in cell.steps:
             if step.cuda_visible_devices:
                 return _split_ids(step.cuda_visible_devices)[:1] or ["0"], 1
         return ["0"], 1
-    gpus = fields.get("gpus", "-1").strip()
-    if cell.kind != "train" or gpus in ("-1", ""):
+    if cell.role != "train":
         return [], 1
-    if ";" in gpus:
-        ips, _, cards = gpus.partition(";")
-        return _split_ids(cards), max(1, len(_split_ids(ips)))
-    return _split_ids(gpus), 1
+    entry = cell.gpu
+    return list(entry.card_ids), entry.nnodes if entry.card_ids else 1
 
 
 def gpus_needed(cell: Cell) -> int:
@@ -102,13 +99,15 @@ def gpus_needed(cell: Cell) -> int:
     return len(ids) * nnodes
 
 
-def skip_reason(cell: Cell, needed: int, inventory: Inventory) -> str | None:
+def skip_reason(cell: Cell, needed: int, inventory: Inventory, cpu_cells: bool = True) -> str | None:
+    """Why the cell cannot run here; ``cpu_cells``: the session has CPU cells the ``-m`` hint
+    would select (else the hint names no selection)."""
     if needed <= len(inventory):
         return None
     plural = "s" if needed != 1 else ""
     if len(inventory) == 0:
-        select = "tipc(device='cpu')" if cell.kind == "infer" else "tipc(gpus='-1')"
-        fix = f"run on a GPU machine or select CPU cells with -m \"{select}\""
+        select = "tipc(device='cpu')" if cell.role == "infer" else "tipc(gpus='-1')"
+        fix = f"run on a GPU machine or select CPU cells with -m \"{select}\"" if cpu_cells else "run on a GPU machine"
     else:
         fix = "run on a machine with more GPUs, or deselect these cells with -m \"not multi_gpu\""
     return f"needs {needed} GPU{plural}, {len(inventory)} visible ({inventory.source}); {fix}"

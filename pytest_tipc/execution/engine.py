@@ -3,8 +3,11 @@
 * A train or model cell runs at most once per session (across xdist workers); the item of that
   cell and every infer item that needs its model share that one run (:mod:`.once`).
 * An infer cell first makes sure its train/model cell ran, then runs its own steps.
-* Steps run in order and stop at the first failure. Each executed step appends its status line
-  to ``results_python.log`` and, with ``--tipc-record``, the command actually run.
+* Steps run in order and stop at the first failure (with ``--tipc-keep-going`` they all run, as
+  the harness does, and the report shows each step's verdict). Each executed step appends its
+  status line to ``results_python.log`` (naming the log it wrote) and, with ``--tipc-record``, the
+  command actually run.
+* The first step is refused when its interpreter cannot import paddle while pytest's can.
 """
 
 from __future__ import annotations
@@ -12,30 +15,40 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from contextlib import nullcontext
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from pytest_tipc._fs import WriteError
 from pytest_tipc.execution import devices, nodes, proctree
+from pytest_tipc.execution.interpreter import is_python_name, paddle_problem
 from pytest_tipc.execution.logs import append_status
 from pytest_tipc.execution.once import OnceState, run_once
-from pytest_tipc.execution.paths import HARNESS_OUTPUT, relocate, relocated_log_dir
+from pytest_tipc.execution.paths import HARNESS_OUTPUT, escape, relocate, relocated_log_dir, step_log_path
 from pytest_tipc.execution.ports import free_port
 from pytest_tipc.execution.prepare import PrepareError, PrepareHook, prepare_data
-from pytest_tipc.execution.runner import StepResult, run_step
-from pytest_tipc.model.cells import Cell, Plan, Step, token
-from pytest_tipc.model.config import harness_root
+from pytest_tipc.execution.runner import StepResult, command_for, not_started, run_step
+from pytest_tipc.model.cells import Cell, Plan, Step
 from pytest_tipc.model.record import append_records, step_record
+
+if TYPE_CHECKING:
+    from pytest_tipc.options import Settings
+    from pytest_tipc.reporting.progress import StepBoard
 
 __all__ = ["CellOutcome", "Engine", "EngineSettings", "PrepareError"]
 
 
 @dataclass(frozen=True)
 class EngineSettings:
-    root: Path  # harness root when the plan does not say (see Engine.run_cell)
+    """What the engine needs: the user's options (derived from :class:`~pytest_tipc.options.Settings`
+    by :meth:`derived`) and the session's places (state and cache dirs, worker, output stream).
+    The harness root is not here: every plan carries the root it was made for (``Plan.root``)."""
+
     state_dir: Path  # shared by all xdist workers of one run
-    cache_dir: Path  # persistent between runs
+    cache_dir: Path | None  # persistent between runs (None: pytest's cache is off)
     output_dir: Path | None = None
     timeout: float | None = None
     stage_timeouts: Mapping[str, float] = field(default_factory=dict)
@@ -47,10 +60,37 @@ class EngineSettings:
     local_nodes: bool = False
     prepare_command: tuple[str, ...] | None = None
     kill_grace: float = 3.0
+    keep_going: bool = False  # run a cell's remaining steps after a failed one (--tipc-keep-going)
+    prepare_policy: str = "auto"  # --tipc-prepare: auto, always, never
+    progress: StepBoard | None = None  # publishes the running step for the live status line
+
+    @classmethod
+    def derived(cls, settings: Settings, *, state_dir: Path, cache_dir: Path | None, **session: Any) -> EngineSettings:
+        """The engine settings of a session: each field comes from the :class:`Settings` field of the
+        same name (or the one :data:`FROM_SETTINGS` names), except the session's own (``SESSION``:
+        ``state_dir``, ``cache_dir`` and what ``session`` passes), so a new option the engine needs is
+        one field here with its name in ``Settings``."""
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            source = FROM_SETTINGS.get(item.name, item.name)
+            if item.name not in SESSION and item.name not in session and hasattr(settings, source):
+                values[item.name] = getattr(settings, source)
+        return cls(state_dir=state_dir, cache_dir=cache_dir, **values, **session)
+
+
+# EngineSettings fields named after what they hold, and the Settings fields they come from.
+FROM_SETTINGS = {"output_dir": "output", "record_path": "record", "prepare_command": "prepare"}
+# Fields the session provides; Settings has a ``stream`` (a flag) and a ``progress`` (seconds) of its own.
+SESSION = frozenset({"state_dir", "cache_dir", "stream", "worker_id", "kill_grace", "progress"})
 
 
 @dataclass
 class CellOutcome:
+    """What running one item's cell gave, for its verdicts and report: in memory, this worker
+    only, with the step results as objects (a train/model cell's come from its
+    :class:`~pytest_tipc.execution.once.OnceState`, an infer cell's from its own steps plus the
+    state of the cell it needed)."""
+
     ok: bool
     results: list[StepResult] = field(default_factory=list)
     failure: str | None = None  # the full report of the failed step (or of the failed dependency)
@@ -58,6 +98,9 @@ class CellOutcome:
     dependency: OnceState | None = None  # the train/model cell whose model an infer cell used
     devices: tuple[str, ...] = ()  # the GPUs leased for the cell's own steps
     reused: bool = False  # a train/model cell whose steps another item ran (results are that run's)
+    # Seconds an infer cell spent getting the model it needs (running its training, or waiting for
+    # another worker to): part of the item's wall time, not of its own steps' ``duration``.
+    waited: float = 0.0
 
     @property
     def duration(self) -> float:
@@ -95,7 +138,7 @@ class Engine:
         if cell.skip:
             return cell.skip
         reason = nodes.skip_reason(cell, self.settings.local_nodes) or devices.skip_reason(
-            cell, self.gpus_for(cell), self.inventory)
+            cell, self.gpus_for(cell), self.inventory, cpu_cells=_has_cpu_cells(plan, cell.role))
         if reason:
             return reason
         parent = _parent(plan, cell)
@@ -107,9 +150,9 @@ class Engine:
 
     # -- data ------------------------------------------------------------------------------
 
-    def prepare(self, config_path: Path, mode: str, root: Path | None = None) -> None:
-        """Prepare data for the config once (cached); raises :class:`PrepareError`."""
-        root = root or harness_root(config_path, self.settings.root)
+    def prepare(self, config_path: Path, mode: str, root: Path) -> None:
+        """Prepare data for the config (whose plan's root is ``root``) once (cached); raises
+        :class:`PrepareError`."""
         memo = (os.path.abspath(config_path), mode)
         if memo in self._prepared:
             return
@@ -117,15 +160,16 @@ class Engine:
         prepare_data(config_path, mode, root, state_dir=s.state_dir, cache_dir=s.cache_dir,
                      log_dir=s.output_dir or root / HARNESS_OUTPUT, command=s.prepare_command,
                      hook=self.prepare_hook, timeout=s.stage_timeouts.get("prepare", s.timeout),
-                     stream=s.stream, python=s.python)
+                     stream=s.stream, python=s.python, policy=s.prepare_policy)
         self._prepared.add(memo)
 
     # -- cells -----------------------------------------------------------------------------
 
-    def run_cell(self, plan: Plan, cell: Cell, root: Path | None = None) -> CellOutcome:
-        """Run the cell (see the module docstring). ``root`` is the harness root the plan was
-        made for (default: the plan's ``root`` if it has one, else ``settings.root``)."""
-        root = root or Path(getattr(plan, "root", None) or self.settings.root)
+    def run_cell(self, plan: Plan, cell: Cell) -> CellOutcome:
+        """Run the cell (see the module docstring) from the harness root the plan was made for."""
+        if not plan.root:
+            raise ValueError(f"the {plan.dialect} plan of {plan.model_name} has no harness root (Plan.root)")
+        root = Path(plan.root)
         reason = self.skip_reason(plan, cell)
         if reason:
             return CellOutcome(False, skipped=reason)
@@ -134,13 +178,15 @@ class Engine:
             results = [StepResult.from_dict(r) for r in state.data.get("results", [])]
             return CellOutcome(state.ok, results, state.failure or None, state.skipped,
                                devices=tuple(state.data.get("devices", ())), reused=state.reused)
-        dependency = None
+        dependency, started = None, time.monotonic()
         if cell.requires is not None:
             dependency = self._ensure_parent(plan, cell, root)
             if not dependency.ok:
-                return CellOutcome(False, failure=dependency.failure, dependency=dependency)
+                return CellOutcome(False, failure=dependency.failure, dependency=dependency,
+                                   waited=time.monotonic() - started)
+        waited = time.monotonic() - started
         results, failure, leased = self._run_steps(plan, cell, root)
-        return CellOutcome(failure is None, results, failure, dependency=dependency, devices=leased)
+        return CellOutcome(failure is None, results, failure, dependency=dependency, devices=leased, waited=waited)
 
     def close(self) -> None:
         """Kill whatever step trees are still running (interrupts, internal errors)."""
@@ -173,7 +219,7 @@ class Engine:
         state = self._ensure(plan, parent, root)
         if state.ok:
             return state
-        role = "whose model this cell uses" if cell.kind == "infer" else "which this cell starts from"
+        role = "whose model this cell uses" if cell.role == "infer" else "which this cell starts from"
         return replace(state, failure=state.dependency_failure(f"{parent.kind}[{parent.key}], {role},"))
 
     def _produce(self, plan: Plan, cell: Cell, root: Path) -> OnceState:
@@ -184,7 +230,7 @@ class Engine:
         data: dict[str, Any] = {"results": [r.to_dict() for r in results], "devices": list(leased)}
         if failure is None:
             return OnceState("", True, durations=durations, data=data)
-        last = results[-1]
+        last = next(r for r in results if not r.ok)  # the first failure (others follow with --tipc-keep-going)
         return OnceState("", False, failed_step=last.kind, log_path=str(last.log_path), tail=last.tail(50),
                          failure=failure, durations=durations, data=data)
 
@@ -195,30 +241,57 @@ class Engine:
             steps = [relocate(step, plan.log_dir, str(log_dir), root) for step in steps]
         ids, _ = devices.card_ids(cell)
         results: list[StepResult] = []
+        if steps:
+            refused = self._refuse_interpreter(steps[0], self._log_path(cell, steps[0], 0, root, log_dir), root)
+            if refused is not None:
+                return [refused], refused.failure_report(), ()
         with self.pool.lease(self.gpus_for(cell)) as leased:
             mapping = devices.device_map(ids, leased) if leased else {}
             for index, step in enumerate(steps):
+                if step.kind == "analysis" and not _script_exists(step, root):
+                    continue  # no PaddlePaddle/benchmark checkout: verdicts/speed.py parses the log instead
                 if leased:
                     step = devices.apply_lease(step, mapping, leased)
                 log_path = self._log_path(cell, step, index, root, log_dir)
-                result = self._run_step(cell, step, log_path, root, leased)
-                append_status(log_dir, step.status, result.ok)
+                escaped = escape(log_path, log_dir, root)  # a symlink made since collection checked the plan
+                result = not_started(step, root, log_path, escaped) if escaped else self._run_step(
+                    cell, step, log_path, root, leased)
+                status = step.status
+                if step.log and log_path.name != os.path.basename(step.log):  # the log as written
+                    status = status.replace(os.path.basename(step.log), log_path.name)
+                for choice in step.choices:  # the path actually used (Seg export: iter_N, not best_model)
+                    if choice.fallback and any(choice.preferred in word for word in result.argv) and not any(
+                            choice.preferred in word for word in step.argv):
+                        status = status.replace(choice.fallback, choice.preferred)
+                try:
+                    append_status(log_dir, status, result.ok)
+                except WriteError as exc:  # the step's own verdict stays in the report
+                    result = replace(result, io_error=str(exc))
                 results.append(result)
-                if not result.ok:
+                if not result.ok and not self.settings.keep_going:
                     return results, result.failure_report(), leased
-        return results, None, leased
+        return results, _failure_report(results), leased
+
+    def _refuse_interpreter(self, step: Step, log_path: Path, root: Path) -> StepResult | None:
+        """A failed result for a first step whose interpreter cannot import paddle while pytest's
+        can (every step would fail with ModuleNotFoundError), else ``None``."""
+        command = command_for(step, root, log_path=log_path, python=self.settings.python)
+        if not command.argv or not is_python_name(command.argv[0]):
+            return None
+        problem = paddle_problem(command.argv[0], command.env)
+        if not problem:
+            return None
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(f"[tipc] {problem}\n")
+        return StepResult(step.kind, command.argv, command.cwd, command.changes, None, False, 0.0, log_path,
+                          error=problem, notes=command.notes)
 
     @staticmethod
     def _log_path(cell: Cell, step: Step, index: int, root: Path, log_dir: Path) -> Path:
         """The harness's log name; an infer log also names the cell whose model it used, because
         upstream names it by device/precision/batch only and each trainer overwrote the last one
         (docs/deviations.md) — under xdist they would even be written at the same time."""
-        if not step.log:
-            return log_dir / f"{token(cell.key)}_{index}_{step.kind}.log"
-        path = root / step.log
-        if cell.kind == "infer" and cell.requires:
-            path = path.with_name(f"{path.stem}_{token(cell.requires)}{path.suffix}")
-        return path
+        return step_log_path(cell, step, index, root, log_dir)
 
     def _run_step(self, cell: Cell, step: Step, log_path: Path, root: Path, leased: tuple[str, ...]) -> StepResult:
         s = self.settings
@@ -228,6 +301,20 @@ class Engine:
         if s.stream is not None:
             s.stream.write(f"\n[tipc] {cell.kind}[{cell.key}] {step.kind}: {shlex.join(step.argv)}\n")
             s.stream.flush()
+        board = s.progress.step(f"{cell.kind}[{cell.key}]", step.kind, log_path) if s.progress else nullcontext()
+        with board:
+            result, ran = self._launch(step, log_path, root, leased, timeout)
+        if s.record_path is not None:
+            try:
+                append_records(s.record_path, [step_record(step, argv=r.argv, cuda_visible_devices=r.cuda_visible_devices)
+                                               for r in ran])
+            except WriteError as exc:
+                result = replace(result, io_error=str(exc))
+        return result
+
+    def _launch(self, step: Step, log_path: Path, root: Path, leased: tuple[str, ...],
+                timeout: float | None) -> tuple[StepResult, list[StepResult]]:
+        s = self.settings
         if step.launch is not None and step.launch.nnodes >= 2:
             per_node = len(leased) // step.launch.nnodes
             node_devices = [leased[i * per_node:(i + 1) * per_node] for i in range(step.launch.nnodes)] \
@@ -240,14 +327,47 @@ class Engine:
             result = run_step(step, root, log_path=log_path, timeout=timeout, stream=s.stream, python=s.python,
                               kill_grace=s.kill_grace)
             ran = [result]
-        if s.record_path is not None:
-            append_records(s.record_path, [step_record(step, argv=r.argv, cuda_visible_devices=r.cuda_visible_devices)
-                                           for r in ran])
-        return result
+        return result, ran
+
+
+def _script_exists(step: Step, root: Path) -> bool:
+    """Whether a benchmark ``analysis`` step's script (``${BENCHMARK_ROOT}/scripts/analysis.py``,
+    the first ``.py`` word of its argv) is there to run; without it the step is not run and the
+    bench cell's speed verdict applies analysis.py's rule itself (pytest_tipc.verdicts.speed)."""
+    script = next((word for word in step.argv[1:] if word.endswith(".py")), "")
+    return bool(script) and (root / step.cwd / script).is_file()
+
+
+def _failure_report(results: list[StepResult]) -> str | None:
+    """The report of the first failed step; with more than one step run (``--tipc-keep-going``),
+    every step's verdict after its headline and the reports of the later failures below."""
+    failed = [r for r in results if not r.ok]
+    if not failed:
+        return None
+    headline, _, rest = failed[0].failure_report().partition("\n")
+    if len(results) == 1:
+        return f"{headline}\n{rest}"
+    verdicts = ", ".join(f"{r.kind} passed" if r.ok else r.headline().removeprefix("step ") for r in results)
+    later = [f"----- then: {r.failure_report(20)}" for r in failed[1:]]
+    return "\n".join([headline, f"steps (--tipc-keep-going): {verdicts}", rest, *later])
+
+
+def _has_cpu_cells(plan: Plan, role: str) -> bool:
+    """Whether the skip hint's selection (``tipc(gpus='-1')`` for training, ``tipc(device='cpu')``
+    for inference) finds a cell of this config that needs no GPU."""
+    for cell in plan.cells:
+        fields = cell.field_map
+        if cell.role != role or (role == "train" and fields.get("gpus", "-1") not in ("-1", "")):
+            continue
+        if role == "infer" and fields.get("device", "cpu") not in ("cpu", ""):
+            continue
+        if devices.gpus_needed(cell) == 0 and fields.get("gpus", "-1") in ("-1", ""):
+            return True
+    return False
 
 
 def _parent(plan: Plan, cell: Cell) -> Cell | None:
     if cell.requires is None:
         return None
-    return next((c for c in plan.cells if c.key == cell.requires and c.kind != "infer"), None)
+    return next((c for c in plan.cells if c.key == cell.requires and c.role != "infer"), None)
 

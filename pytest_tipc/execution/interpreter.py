@@ -1,9 +1,12 @@
 """Which program a step's ``argv[0]`` (the config's ``python:`` value) really runs.
 
-Configs name interpreters such as ``python3.7`` that many machines lack, or have only as a
-pyenv shim that exits 127. A bare Python-like name is used when it is on the child's PATH and
+Configs name interpreters such as ``python`` or ``python3.7``. A bare Python-like name is
+looked up first beside ``sys.executable`` (the venv that runs pytest, activated or not), then on
+the child's PATH (where it may be a pyenv shim without Paddle, or exit 127), and used when it
 starts; otherwise the step runs with ``sys.executable`` and the log header says so. A
-``--tipc-python`` override replaces the interpreter of every step.
+``--tipc-python`` override replaces the interpreter of every step. :func:`describe` says which
+one runs (the session header shows it) and :func:`paddle_problem` refuses one that cannot
+import paddle when the interpreter running pytest can.
 
 The answer is worked out once per process for each (name, ``PATH``, override): a session runs
 the same interpreter for hundreds of steps.
@@ -11,18 +14,22 @@ the same interpreter for hundreds of steps.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 _PYTHON_NAME = re.compile(r"^python[\d.]*$")
 _probed: dict[tuple[str, str], str] = {}
 _resolved: dict[tuple[str, str, str | None], Resolved] = {}
+_paddle: dict[tuple[str, str], str] = {}
+_HAS_PADDLE = "import importlib.util, sys; sys.exit(importlib.util.find_spec('paddle') is None)"
 _probe_lock = threading.Lock()
 
 
@@ -50,26 +57,72 @@ def resolve(argv0: str, env: Mapping[str, str], override: str | None = None) -> 
 
 def _resolve(argv0: str, env: Mapping[str, str], override: str | None) -> Resolved:
     if override:
-        found = override if os.sep in override else shutil.which(override, path=env.get("PATH"))
+        found = override if os.sep in override else next((exe for exe, _ in _candidates(override, env)), None)
         if not found:
             return Resolved(override, f"--tipc-python {override} is not on PATH; the step cannot start")
         note = f"interpreter {argv0} replaced by {found} (--tipc-python)" if argv0 != override else ""
         return Resolved(found, note)
     if os.sep in argv0:
         return Resolved(argv0)
-    path = env.get("PATH", "")
-    found = shutil.which(argv0, path=path)
-    if found and not is_python_name(argv0):
-        return Resolved(found)
-    if found:
+    if not is_python_name(argv0):
+        return Resolved(shutil.which(argv0, path=env.get("PATH", "")) or argv0)
+    reasons = []
+    for found, where in _candidates(argv0, env):
         problem = _probe(found, env)
         if not problem:
             return Resolved(found)
-        reason = f"{argv0} on PATH ({found}) does not start: {problem}"
-    else:
-        reason = f"{argv0} is not on PATH"
+        reasons.append(f"{argv0} {where} ({found}) does not start: {problem}")
+    reason = "; ".join(reasons) or f"{argv0} is not on PATH"
     return Resolved(sys.executable, f"{reason}; running {sys.executable} (the interpreter running pytest) "
                                     "instead. Choose another with --tipc-python.")
+
+
+def _candidates(name: str, env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Where a bare interpreter name is looked up, in order: beside ``sys.executable``, on PATH."""
+    found = []
+    beside = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.isfile(beside) and os.access(beside, os.X_OK):
+        found.append((beside, "beside the interpreter running pytest"))
+    on_path = shutil.which(name, path=env.get("PATH", ""))
+    if on_path and os.path.abspath(on_path) != os.path.abspath(beside):
+        found.append((on_path, "on PATH"))
+    return found
+
+
+def describe(argv0: str, env: Mapping[str, str], override: str | None = None) -> str:
+    """``python → /venv/bin/python (beside the interpreter running pytest)``: which interpreter a
+    config's ``python:`` value runs, and why."""
+    resolved = resolve(argv0, env, override)
+    if override:
+        return f"{argv0} → {resolved.argv0} (--tipc-python)"
+    if resolved.note:
+        return f"{argv0} → {resolved.argv0} (the interpreter running pytest, as no {argv0} starts beside it or on PATH)"
+    if os.path.dirname(resolved.argv0) == os.path.dirname(sys.executable):
+        return f"{argv0} → {resolved.argv0} (beside the interpreter running pytest)"
+    return f"{argv0} → {resolved.argv0} (on PATH)"
+
+
+def paddle_problem(exe: str, env: Mapping[str, str]) -> str:
+    """Why ``exe`` cannot run the steps although the interpreter running pytest could: it cannot
+    import paddle while ``sys.executable`` can. ``""`` when there is no such problem (cached)."""
+    if os.path.abspath(exe) == os.path.abspath(sys.executable) or importlib.util.find_spec("paddle") is None:
+        return ""
+    key = (exe, env.get("PATH", ""))
+    with _probe_lock:
+        if key in _paddle:
+            return _paddle[key]
+    try:
+        done = subprocess.run([exe, "-c", _HAS_PADDLE], env=dict(env), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=60)
+        lacks = done.returncode == 1
+    except (OSError, subprocess.TimeoutExpired):
+        lacks = False  # it does not start: the step reports that itself
+    problem = (f"the steps' interpreter {exe} cannot import paddle, while {sys.executable} (the interpreter "
+               f"running pytest) can. Fix: run with --tipc-python {sys.executable}, or install paddle "
+               f"into {exe}") if lacks else ""
+    with _probe_lock:
+        _paddle[key] = problem
+    return problem
 
 
 def _probe(exe: str, env: Mapping[str, str]) -> str:
@@ -89,3 +142,22 @@ def _probe(exe: str, env: Mapping[str, str]) -> str:
     with _probe_lock:
         _probed[key] = problem
     return problem
+
+
+def header_line(configs: Iterable[Path], override: str | None = None) -> str:
+    """The session header's interpreter line: what each distinct ``python:`` value of the configs
+    (row 3, read from the file's first lines) runs."""
+    values: dict[str, None] = {}
+    for path in configs:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                head = [next(fh, "") for _ in range(6)]
+        except OSError:
+            continue
+        value = next((line.partition(":")[2].strip() for line in head if line.startswith("python:")), "")
+        if value:
+            values[value.split()[0]] = None
+    shown = [describe(value, os.environ, override) for value in list(values)[:4]] or (
+        [describe("python", os.environ, override)])
+    more = f" (+{len(values) - 4} more)" if len(values) > 4 else ""
+    return "tipc: interpreter " + "; ".join(shown) + more

@@ -10,8 +10,9 @@ Seg/Det ``… - <log>  `` (two spaces), Step6 ``… - <model> - <cmd>!  ``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from pytest_tipc import _fs
 
 FILENAME = "results_python.log"
 
@@ -24,15 +25,8 @@ def status_line(status: str, ok: bool) -> str:
 
 def append_lines(path: Path, lines: list[str]) -> None:
     """Whole lines with one ``write`` on an ``O_APPEND`` descriptor: concurrent xdist workers
-    never interleave inside a line."""
-    if not lines:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, "".join(lines).encode("utf-8"))
-    finally:
-        os.close(fd)
+    never interleave inside a line. Raises :class:`pytest_tipc._fs.WriteError`."""
+    _fs.append_lines(path, lines, what="append the status line to")
 
 
 def append_status(log_dir: Path, status: str, ok: bool) -> str:

@@ -5,33 +5,34 @@ writes its outcome as JSON; every later caller (any worker) waits for the lock a
 A failed producer is not retried: its dependents fail at once with its failed step, log
 path and log tail.
 
-A state on disk is final (written once, atomically, under the lock), so a caller that finds it
-reads it without locking. A caller that has to wait sleeps in ``flock`` and wakes the moment
-the producer lets go, instead of polling the lock.
+A state on disk is final (written once, atomically, under the lock, sealed with its checksum), so
+a caller that finds it reads it without locking. The lock is :func:`pytest_tipc._fs.lock`
+(``filelock``), polled every 10 ms. A state that fails its checksum or schema is ignored (debug
+note) and the producer runs again.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
+import logging
 import re
-import sys
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from pytest_tipc import _fs
 
-if sys.platform != "win32":
-    import fcntl
+LOG = logging.getLogger("pytest_tipc")
 
 
 @dataclass(frozen=True)
 class OnceState:
+    """What one run of a train/model cell left for every item that needs it, in any worker: the
+    JSON written once under the lock (hence its own type, of plain values only, checksummed and
+    schema-checked on read). The engine turns it into a :class:`~pytest_tipc.execution.engine.CellOutcome`."""
+
     key: str
     ok: bool
     # The failed step: its kind, log path, log tail and full failure report.
@@ -49,15 +50,16 @@ class OnceState:
     reused: bool = False
 
     def dependency_failure(self, what: str) -> str:
-        """What a dependent reports when this producer failed."""
+        """What a dependent reports when this producer failed, in 2 lines: what it needed
+        (``what`` names that item) and why that failed (the first line of its report, which leads
+        with the known cause), then that item's log. The full report is that item's own."""
         if self.skipped:
             return f"{what} was skipped: {self.skipped}"
         head = f"{what} failed in step {self.failed_step}" if self.failed_step else f"{what} failed"
-        lines = [f"{head}; log: {self.log_path}" if self.log_path else head]
-        if self.failure:
-            lines += ["", self.failure]
-        elif self.tail:
-            lines += [f"----- last lines of {self.log_path} -----", self.tail]
+        why = next((line.strip() for line in self.failure.splitlines() if line.strip()), "")
+        lines = [f"{head}: {why}" if why else head]
+        if self.log_path:
+            lines.append(f"log: {self.log_path} (the full report is that item's)")
         return "\n".join(lines)
 
 
@@ -71,44 +73,48 @@ def state_path(state_dir: Path, key: str) -> Path:
     return state_dir / "once" / f"{_filename(key)}.json"
 
 
-def read_state(state_dir: Path, key: str) -> OnceState | None:
-    return _read(state_path(state_dir, key))
+_TYPES: dict[str, tuple[type, ...]] = {
+    "key": (str,), "ok": (bool,), "failed_step": (str, type(None)), "log_path": (str, type(None)),
+    "tail": (str,), "failure": (str,), "skipped": (str, type(None)), "durations": (dict,), "data": (dict,),
+    "worker": (str,), "reused": (bool,),
+}
 
 
-def _read(path: Path) -> OnceState | None:
+def _read(path: Path, key: str) -> OnceState | None:
+    """The state on disk, or ``None`` when there is none or it is not one this module wrote for
+    ``key`` (checksum, fields and types are checked: a corrupt file is ignored and rebuilt)."""
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        data = path.read_bytes()
+    except OSError:
         return None
-    return OnceState(**data)
-
-
-@contextmanager
-def exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``lock_path`` (the same ``flock`` as ``filelock``'s). A waiter
-    blocks in the kernel and wakes as soon as the holder lets go; Ctrl-C still interrupts it."""
-    if sys.platform == "win32":
-        with FileLock(str(lock_path)).acquire(poll_interval=0.01):
-            yield
-        return
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by children
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+        body = _fs.unseal(data)
+        if not isinstance(body, dict) or set(body) != set(_TYPES):
+            raise ValueError("its fields are not a train-once state's")
+        wrong = [name for name, types in _TYPES.items() if not isinstance(body[name], types)]
+        if wrong:
+            raise ValueError(f"wrong types for {', '.join(wrong)}")
+        if body["key"] != key:
+            raise ValueError(f"it is the state of {body['key']!r}")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in body["durations"].values()):
+            raise ValueError("durations are not numbers")
+    except ValueError as exc:
+        LOG.debug("tipc: ignoring the train-once state %s (%s); the producer runs again", path, exc)
+        return None
+    return OnceState(**body)
 
 
 def run_once(state_dir: Path, key: str, producer: Callable[[], OnceState], worker: str = "") -> OnceState:
     """The producer's state, running it only if no caller of this session has. ``producer``
     returns its :class:`OnceState`; if it raises, the failure (with traceback) is the state."""
     path = state_path(state_dir, key)
-    known = _read(path)
+    known = _read(path, key)
     if known is not None:
         return replace(known, reused=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive(Path(str(path) + ".lock")):
-        known = _read(path)
+    lock = _fs.lock(str(path) + ".lock")
+    lock.acquire(poll_interval=0.01)
+    try:
+        known = _read(path, key)
         if known is not None:
             return replace(known, reused=True)
         try:
@@ -116,7 +122,7 @@ def run_once(state_dir: Path, key: str, producer: Callable[[], OnceState], worke
         except Exception as exc:
             state = OnceState(key, False, failure=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
         state = replace(state, key=key, worker=worker, reused=False)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(state), indent=1))
-        os.replace(tmp, path)
+        _fs.write_atomic(path, _fs.seal(asdict(state)), what="write the train-once state")
+    finally:
+        lock.release()
     return state

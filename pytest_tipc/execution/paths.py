@@ -1,18 +1,30 @@
-"""Where a plan's outputs go: the harness layout, or ``--tipc-output DIR``.
+"""Where a plan's outputs go: the harness layout, or ``--tipc-output DIR``; the names of the
+plugin's own files, and the line they may not cross.
 
 The harness writes everything under its ``LOG_PATH`` (``./test_tipc/output/<model>/<mode>``).
 ``--tipc-output DIR`` moves that to ``DIR/<model>/<mode>`` by rewriting the log dir prefix
 wherever a step names it: argv words, log, status text, expected artifacts, path choices and
 environment values.
+
+Every file the plugin itself writes for a config (step logs, ``results_python.log``, results
+files) is named here and must resolve, after ``..`` and symlinks, inside the harness root or the
+output dir: :func:`check_plan` makes a value that would leave them a collection error naming
+``file:line``, and :func:`escape` checks again right before a log is opened (a symlink made since).
+Names built from values are made safe (:func:`safe_component`: no ``/``, at most 200 bytes). What
+the model's own scripts write (checkpoints, inference models, their own logs) is theirs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 import re
 from pathlib import Path, PurePosixPath
 
-from pytest_tipc.model.cells import Expect, PathChoice, Plan, Step
+from pytest_tipc import _fs
+from pytest_tipc.model.cells import Cell, Expect, PathChoice, Plan, Step, token
+from pytest_tipc.model.config import ConfigError, Line, TipcConfig
 
 HARNESS_OUTPUT = "test_tipc/output"
 
@@ -61,3 +73,126 @@ def relocated_log_dir(plan: Plan, output_dir: Path) -> Path:
         if parts[index:index + len(marker)] == marker:
             return output_dir.joinpath(*parts[index + len(marker):])
     return output_dir / plan.model_name / plan.mode
+
+
+# ---- the plugin's own file names: one rule for the engine, the records and the reports ----
+
+NAME_LIMIT = 200  # bytes of one path component named from config values (file systems allow 255)
+
+
+def safe_component(name: str, limit: int = NAME_LIMIT) -> str:
+    """``name`` as one file name: ``/``, NUL and unprintable characters become ``_``, ``.``/``..``
+    are not names, and a name over ``limit`` bytes keeps its head, a digest and its suffix."""
+    cleaned = "".join(c if c.isprintable() and c not in "/\0" else "_" for c in name)
+    if cleaned in ("", ".", ".."):
+        cleaned = "_" * max(1, len(cleaned))
+    raw = cleaned.encode("utf-8", "surrogateescape")
+    if len(raw) <= limit:
+        return cleaned
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    stem, dot, suffix = cleaned.rpartition(".")
+    tail = f".{suffix}" if dot and len(suffix) <= 10 and stem else ""
+    room = limit - len(digest) - 1 - len(tail.encode())
+    head = raw[:room].decode("utf-8", "ignore")
+    return f"{head}-{digest}{tail}"
+
+
+def safe_path(path: Path) -> Path:
+    """``path`` with its file name made safe and every over-long directory name shortened (``..``
+    stays ``..``: :func:`escape` judges where the path leads)."""
+    parts = list(path.parts)
+    if not parts:
+        return path
+    fixed = [p if p in ("/", ".", "..") or len(p.encode("utf-8", "surrogateescape")) <= NAME_LIMIT
+             else safe_component(p) for p in parts[:-1]]
+    return Path(*fixed, safe_component(parts[-1]) if parts[-1] not in ("/",) else parts[-1])
+
+
+def infer_log_name(log: str, requires: str) -> str:
+    """An infer step's log also names the cell whose model it used (``…_<train key>.log``),
+    because upstream names it by device/precision/batch only and each trainer overwrote the
+    last one (docs/deviations.md); under xdist they would even be written at the same time."""
+    stem, dot, suffix = log.rpartition(".")
+    if not dot or "/" in suffix:
+        return f"{log}_{token(requires)}"
+    return f"{stem}_{token(requires)}.{suffix}"
+
+
+def step_log_path(cell: Cell, step: Step, index: int, root: Path, log_dir: Path) -> Path:
+    """Where the engine writes the step's log: the harness's name (relative to ``root``), or
+    ``<log_dir>/<cell>_<index>_<kind>.log`` for a step without one; names made safe."""
+    if not step.log:
+        return log_dir / safe_component(f"{token(cell.key)}_{index}_{step.kind}.log")
+    log = infer_log_name(step.log, cell.requires) if cell.kind == "infer" and cell.requires else step.log
+    return safe_path(root / log)
+
+
+def record_log(cell: Cell) -> str:
+    """The log a report links to (as the plan names it, relative to the harness root): the
+    training log of a train cell, else the cell's last step."""
+    train = next((step for step in cell.steps if step.kind == "train"), None)
+    step = train or (cell.steps[-1] if cell.steps else None)
+    if step is None or not step.log:
+        return ""
+    return infer_log_name(step.log, cell.requires) if cell.kind == "infer" and cell.requires else step.log
+
+
+def results_file(results_dir: str | Path, model: str, precision: str, kind: str = "python") -> Path:
+    """``<results_dir>/<kind>_<model>_results_<precision>.txt``: always a file of ``results_dir``
+    (a model name such as ``x/../../y`` cannot move it)."""
+    return Path(results_dir) / safe_component(f"{kind}_{model}_results_{precision}.txt")
+
+
+# ---- confinement: the plugin writes inside the output dir or the harness root ----
+
+def escape(path: Path, *bases: Path) -> str:
+    """Why ``path`` may not be written (it resolves outside every base), or ``""``."""
+    try:
+        _fs.confine(path, *bases)
+    except _fs.EscapeError as exc:
+        return f"the plugin refuses to write {exc}"
+    return ""
+
+
+def _climbs(path: str, base: str) -> bool:
+    """``path`` (lexically) leaves ``base``: ``..`` climbs above it."""
+    rel = os.path.relpath(os.path.normpath(os.path.join("/r", path)), os.path.normpath(os.path.join("/r", base)))
+    return rel == ".." or rel.startswith("../")
+
+
+def check_plan(plan: Plan, config: TipcConfig, root: Path) -> None:
+    """A :class:`~pytest_tipc.model.config.ConfigError` naming ``file:line`` and the value when a
+    path the plugin would write for ``plan`` (a step log, ``results_python.log``) leaves the
+    harness root, or its log dir (which ``--tipc-output`` moves), after ``..`` and symlinks."""
+    log_dir = _core(plan.log_dir)
+    problems = []
+    if plan.log_dir and (_climbs(log_dir, ".") or not _fs.inside(root / log_dir, root)):
+        problems.append(plan.log_dir)
+    for cell in plan.cells:
+        for step in cell.steps:
+            if not step.log:
+                continue
+            log = _core(step.log)
+            under_log_dir = log == log_dir or log.startswith(log_dir.rstrip("/") + "/")
+            if _climbs(log, ".") or not _fs.inside(root / log, root) or (under_log_dir and _climbs(log, log_dir)):
+                problems.append(step.log)
+    if not problems:
+        return
+    path = problems[0]
+    line = _line_naming(config, path)
+    raise ConfigError(
+        config.path, line.lineno if line else 0,
+        "values that keep the plugin's own log files inside the harness root and its output dir",
+        f"{line.text!r}, which makes the plugin write {path!r}" if line else f"a value that makes the plugin write "
+        f"{path!r}", "remove `..` and `/` from the value (it is part of a log file name)")
+
+
+def _line_naming(config: TipcConfig, path: str) -> Line | None:
+    """The config line whose value put ``..`` into ``path`` (the longest such value)."""
+    best = None
+    for line in config.lines:
+        value = line.text.partition(":")[2]
+        if value and (".." in value or "/" in value) and value in path:
+            if best is None or len(value) > len(best.text.partition(":")[2]):
+                best = line
+    return best

@@ -5,17 +5,37 @@ what it forks. ``paddle.distributed.launch`` starts its workers with ``os.setsid
 session per worker), out of that group, so the tree is also walked with psutil, and every
 process carries a per-step token in its environment: descendants that were re-parented to
 init after their parent died are still found and killed.
+
+What makes steps die with the pytest process that started them, however it ends (README,
+"Steps die with their session"):
+
+* the step's leader gets ``PR_SET_PDEATHSIG`` (SIGKILL) in the child before ``exec``: it dies with
+  the pytest process (``kill -9`` included), on Linux;
+* the pytest process is ``PR_SET_CHILD_SUBREAPER``: a step's orphans (double-forked daemons,
+  launcher workers whose parent died) reparent to it instead of init, so the census at step end
+  (:mod:`.leftovers`) finds them even when they cleared their environment;
+* SIGTERM and SIGHUP handlers kill every step tree (and the leftovers) before pytest exits
+  (SIGINT is pytest's KeyboardInterrupt, handled by ``Child.wait``/``pytest_keyboard_interrupt``);
+  an xdist worker also asks for SIGTERM when its controller dies;
+* :mod:`.watchdog`, one small process per pytest process that starts steps, kills the trees,
+  their orphans and token carriers when pytest dies without running any handler (``kill -9``).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
 
 import psutil
 
@@ -32,11 +52,145 @@ def new_token() -> str:
 def register(proc: subprocess.Popen[bytes], token: str) -> None:
     with _live_lock:
         _live[proc.pid] = (proc, token)
+    _guard.tell(f"+ {proc.pid} {_create_time(proc.pid)} {token}")
 
 
 def unregister(proc: subprocess.Popen[bytes]) -> None:
     with _live_lock:
         _live.pop(proc.pid, None)
+    _guard.tell(f"- {proc.pid}")
+
+
+def live_pids() -> set[int]:
+    with _live_lock:
+        return set(_live)
+
+
+def _create_time(pid: int) -> float:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return 0.0
+
+
+# ---- the OS's own mechanisms (Linux; elsewhere each is a no-op) ----
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+_libc: ctypes.CDLL | None = None
+if sys.platform.startswith("linux"):
+    with contextlib.suppress(OSError):
+        _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def prctl(option: int, value: int) -> bool:
+    return _libc is not None and _libc.prctl(option, value, 0, 0, 0) == 0
+
+
+def child_setup(parent: int) -> Callable[[], None] | None:
+    """The ``preexec_fn`` of a step's leader: die (SIGKILL) when ``parent`` dies, and exit at once
+    if it already died between ``fork`` and here."""
+    if _libc is None:
+        return None
+
+    def setup() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(137)
+
+    return setup
+
+
+class _Guard:
+    """Per pytest process, set up when it starts its first step: subreaper, watchdog, handlers."""
+
+    def __init__(self) -> None:
+        self.pid = 0  # the process the guard was set up in (a fork must set up its own)
+        self.watchdog: subprocess.Popen[bytes] | None = None
+        self.subreaper = False
+        self.handlers: dict[int, object] = {}
+        self.lock = threading.Lock()
+
+    def ensure(self) -> None:
+        if self.pid == os.getpid():
+            return
+        with self.lock:
+            if self.pid == os.getpid():
+                return
+            self.pid = os.getpid()
+            self.subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1)
+            self._start_watchdog()
+            atexit.register(self.close)  # engines used outside a session (benchmarks, tests)
+            if threading.current_thread() is threading.main_thread():
+                for sig in (signal.SIGTERM, signal.SIGHUP):
+                    if signal.getsignal(sig) in (signal.SIG_DFL, None):
+                        self.handlers[sig] = signal.signal(sig, _die_cleanly)
+
+    def _start_watchdog(self) -> None:
+        script = Path(__file__).with_name("watchdog.py")
+        try:
+            self.watchdog = subprocess.Popen(
+                [sys.executable, "-S", str(script), str(os.getpid())], stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+        except OSError:
+            self.watchdog = None
+
+    def tell(self, line: str) -> None:
+        dog = self.watchdog
+        if dog is None or dog.stdin is None or self.pid != os.getpid():
+            return
+        with contextlib.suppress(OSError, ValueError):
+            dog.stdin.write(line.encode() + b"\n")
+            dog.stdin.flush()
+
+    def watchdog_pid(self) -> int | None:
+        return self.watchdog.pid if self.watchdog is not None and self.pid == os.getpid() else None
+
+    def close(self) -> None:
+        """At session end: stop the watchdog (it exits on end-of-file), restore the handlers."""
+        if self.pid != os.getpid():
+            return
+        dog, self.watchdog = self.watchdog, None
+        if dog is not None:
+            with contextlib.suppress(OSError, ValueError):
+                if dog.stdin is not None:
+                    dog.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                dog.wait(timeout=10)
+        if threading.current_thread() is threading.main_thread():
+            for sig, old in self.handlers.items():
+                with contextlib.suppress(ValueError, TypeError):
+                    signal.signal(sig, old)  # type: ignore[arg-type]
+        self.handlers.clear()
+        if self.subreaper:
+            prctl(PR_SET_CHILD_SUBREAPER, 0)
+            self.subreaper = False
+        self.pid = 0
+
+
+_guard = _Guard()
+ensure_guard = _guard.ensure
+close_guard = _guard.close
+watchdog_pid = _guard.watchdog_pid
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> bool:
+    """Ask for ``sig`` when this process's parent dies (an xdist worker, for its controller)."""
+    return prctl(PR_SET_PDEATHSIG, sig)
+
+
+def _die_cleanly(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM/SIGHUP: kill every step tree and leftover, then die of the same signal."""
+    with contextlib.suppress(Exception):
+        kill_all_running(grace=1.0)
+    with contextlib.suppress(Exception):
+        from pytest_tipc.execution import leftovers
+
+        leftovers.session_end()
+    _guard.close()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def kill_all_running(grace: float = 1.0) -> int:
@@ -46,6 +200,7 @@ def kill_all_running(grace: float = 1.0) -> int:
         running = list(_live.values())
     for proc, token in running:
         kill_tree(proc, token, grace)
+        unregister(proc)
     return len(running)
 
 
@@ -125,6 +280,20 @@ def kill_tree(proc: subprocess.Popen[bytes], token: str, grace: float = 3.0) -> 
         alive = _wait_gone(members, 5)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
+
+
+def remaining(proc: subprocess.Popen[bytes], token: str, thorough: bool) -> list[psutil.Process]:
+    """After the leader exited: what still runs of its process group, and (``thorough``, or when
+    the group lives on) every carrier of its token."""
+    found: dict[int, psutil.Process] = {}
+    if _group_alive(proc.pid):
+        for candidate in psutil.process_iter():
+            with contextlib.suppress(psutil.Error, OSError):
+                if candidate.pid != os.getpid() and os.getpgid(candidate.pid) == proc.pid:
+                    found[candidate.pid] = candidate
+    if thorough or found:
+        found.update({p.pid: p for p in tagged(token)})
+    return [p for p in found.values() if _running(p)]
 
 
 def sweep(proc: subprocess.Popen[bytes], token: str, grace: float, thorough: bool) -> None:

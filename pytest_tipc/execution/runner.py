@@ -7,6 +7,7 @@ process tree. The verdict is the exit code plus the artifacts the step must leav
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import select
 import shlex
@@ -18,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from pytest_tipc.execution import proctree
+from pytest_tipc import _fs
+from pytest_tipc.execution import artifacts, leftovers, proctree
 from pytest_tipc.execution.artifacts import choose_paths, missing
-from pytest_tipc.execution.interpreter import resolve
+from pytest_tipc.execution.interpreter import is_python_name, resolve
 from pytest_tipc.model.cells import Expect, Step
 
 NOTE = "[tipc]"
@@ -43,10 +45,15 @@ class StepResult:
     notes: tuple[str, ...] = ()
     # A multi-node rehearsal: one result per launcher (rank order).
     nodes: tuple[StepResult, ...] = ()
+    started: float = 0.0  # wall-clock start (artifacts must be newer: execution.artifacts)
+    elsewhere: tuple[tuple[str, str], ...] = ()  # (expected, where a fresh file of that name landed)
+    # An OS error in one of the plugin's own writes for this step (status line, record): the step's
+    # own verdict stays what it was, and the item fails with this.
+    io_error: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.rc == 0 and not self.timed_out and not self.missing and not self.error
+        return self.rc == 0 and not self.timed_out and not self.missing and not self.error and not self.io_error
 
     @property
     def cuda_visible_devices(self) -> str | None:
@@ -63,7 +70,28 @@ class StepResult:
     def tail(self, n: int = 50) -> str:
         return tail_lines(self.log_path, n)
 
+    def reason(self) -> tuple[str, Any]:
+        """Why the step failed, in a few words, and the known cause (``verdicts.causes``) if any."""
+        from pytest_tipc.verdicts import causes
+
+        python = self.argv[0] if self.argv else ""
+        if self.elsewhere:
+            cause = causes.misplaced_artifact(*self.elsewhere[0], python=python)
+            if cause is not None:
+                return cause.cause, cause
+        return causes.reason(Path(self.log_path), python=python)
+
     def headline(self) -> str:
+        """One line: the step, what went wrong, and why (the known cause or the first error line)."""
+        text = self._outcome()
+        if self.ok:
+            return text
+        why, _ = self.reason()
+        return f"{text}: {why}" if why else text
+
+    def _outcome(self) -> str:
+        if self.io_error:  # the step's own verdict first, then what the plugin could not write
+            return f"{dataclasses.replace(self, io_error='')._outcome()}; but the plugin {self.io_error}"
         if self.error:
             return f"step {self.kind} could not start: {self.error}"
         if self.timed_out:
@@ -75,8 +103,12 @@ class StepResult:
         return f"step {self.kind} passed"
 
     def failure_report(self, n: int = 50) -> str:
-        lines = [
-            self.headline(),
+        why, cause = self.reason()
+        head = self._outcome()
+        lines = [f"{head}: {why}" if why else head]
+        if cause is not None:
+            lines.append(cause.block())
+        lines += [
             f"command: {shlex.join(self.argv)}",
             f"cwd: {self.cwd}",
             f"env: {self.env_text()}",
@@ -90,9 +122,9 @@ class StepResult:
             state = "timed out" if node.timed_out else f"exit code {node.rc}"
             lines.append(f"node {rank}: {state}, log {node.log_path}: {shlex.join(node.argv)}")
         shown = [node for node in self.nodes if not node.ok] or [self]
-        for result in shown:
+        for result in shown if cause is None or cause.tail else ():
             lines.append(f"----- last {n} lines of {result.log_path} -----")
-            lines.append(result.tail(n) or "(empty log)")
+            lines.append(collapse_runs(result.tail(n)) or "(empty log)")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,7 +132,8 @@ class StepResult:
             "kind": self.kind, "argv": list(self.argv), "cwd": str(self.cwd), "env": [list(e) for e in self.env],
             "rc": self.rc, "timed_out": self.timed_out, "duration": self.duration, "log_path": str(self.log_path),
             "timeout": self.timeout, "missing": list(self.missing), "error": self.error, "notes": list(self.notes),
-            "nodes": [node.to_dict() for node in self.nodes],
+            "nodes": [node.to_dict() for node in self.nodes], "started": self.started,
+            "elsewhere": [list(e) for e in self.elsewhere], "io_error": self.io_error,
         }
 
     @classmethod
@@ -110,7 +143,9 @@ class StepResult:
             env=tuple((k, v) for k, v in data["env"]), rc=data["rc"], timed_out=data["timed_out"],
             duration=data["duration"], log_path=Path(data["log_path"]), timeout=data["timeout"],
             missing=tuple(data["missing"]), error=data["error"], notes=tuple(data["notes"]),
-            nodes=tuple(cls.from_dict(node) for node in data["nodes"]),
+            nodes=tuple(cls.from_dict(node) for node in data["nodes"]), started=data.get("started", 0.0),
+            elsewhere=tuple((str(a), str(b)) for a, b in data.get("elsewhere", ())),
+            io_error=str(data.get("io_error", "")),
         )
 
 
@@ -137,6 +172,21 @@ def tail_lines(path: Path, n: int) -> str:
     return "\n".join(lines[-n:] if n else [])
 
 
+def collapse_runs(text: str, least: int = 3) -> str:
+    """Runs of ``least`` or more identical lines as the line once and ``… same line ×N``."""
+    out: list[str] = []
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        end = index
+        while end + 1 < len(lines) and lines[end + 1] == lines[index]:
+            end += 1
+        count = end - index + 1
+        out += [lines[index], f"… same line ×{count - 1}"] if count >= least else lines[index:end + 1]
+        index = end + 1
+    return "\n".join(out)
+
+
 @dataclass(frozen=True)
 class Command:
     """A step made concrete: exactly what the child is started with."""
@@ -148,6 +198,7 @@ class Command:
     log_path: Path
     notes: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    label: str = ""  # what the leftover report names: "train[cpu-null-norm_train] step train"
 
 
 def merge_env(*layers: Iterable[tuple[str, str | None]]) -> EnvChanges:
@@ -159,7 +210,7 @@ def merge_env(*layers: Iterable[tuple[str, str | None]]) -> EnvChanges:
 
 def command_for(step: Step, root: Path, *, log_path: Path | None = None, argv: tuple[str, ...] | None = None,
                 env: Iterable[tuple[str, str | None]] = (), python: str | None = None,
-                interpreter: bool = True, streaming: bool = False) -> Command:
+                interpreter: bool = True, streaming: bool = False, label: str = "") -> Command:
     """``argv`` defaults to the step's; ``env`` overrides the step's env (``None`` unsets);
     ``interpreter`` says ``argv[0]`` is the config's interpreter (resolved, ``python`` replaces it)."""
     cwd = (root / step.cwd) if step.cwd else root
@@ -176,8 +227,14 @@ def command_for(step: Step, root: Path, *, log_path: Path | None = None, argv: t
         resolved = resolve(words[0], child_env, python)
         words = (resolved.argv0, *words[1:])
         notes = (resolved.note,) if resolved.note else ()
+        if is_python_name(words[0]):  # an `auto_log` for scripts that import it (tipc_autolog.shim)
+            from tipc_autolog.shim import pythonpath_for
+
+            shimmed = pythonpath_for(words[0], child_env)
+            if shimmed is not None:
+                child_env["PYTHONPATH"] = shimmed
     log = log_path if log_path is not None else root / (step.log or f"tipc_{step.kind}.log")
-    return Command(step.kind, words, cwd, changes, log, notes, child_env)
+    return Command(step.kind, words, cwd, changes, log, notes, child_env, label)
 
 
 class Child:
@@ -187,20 +244,29 @@ class Child:
         self.command = command
         self.token = proctree.new_token()
         self.started = time.monotonic()
+        self.wall_started = artifacts.now()
         self.proc: subprocess.Popen[bytes] | None = None
         self.error = ""
+        self.leftovers: list[leftovers.Leftover] = []
         self._reader: threading.Thread | None = None
-        command.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(command.log_path, "wb")  # closed in finish()
-        if command.notes:  # the header goes before the child's first byte
-            self._log.write("".join(f"{NOTE} {note}\n" for note in command.notes).encode())
-            self._log.flush()
+        try:
+            command.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log: IO[bytes] = open(command.log_path, "wb")  # closed in finish()
+            if command.notes:  # the header goes before the child's first byte
+                self._log.write("".join(f"{NOTE} {note}\n" for note in command.notes).encode())
+                self._log.flush()
+        except OSError as exc:  # the step does not start without its log
+            self.error = str(_fs.WriteError("open the step log", command.log_path, exc))
+            self._log = open(os.devnull, "wb")
+            return
         env = {**command.env, proctree.TOKEN_VAR: self.token}
+        proctree.ensure_guard()
+        leftovers.step_started(self.token, self.wall_started)
         try:
             self.proc = subprocess.Popen(
                 list(command.argv), cwd=command.cwd, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE if stream else self._log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=proctree.child_setup(os.getpid()),
             )
         except OSError as exc:
             self.error = f"{type(exc).__name__}: {exc}"
@@ -255,20 +321,36 @@ class Child:
                expects: tuple[Expect, ...] = ()) -> StepResult:
         """Reap, sweep survivors, close the log and judge (``expects`` only after a clean exit)."""
         rc: int | None = None
+        notes = self.command.notes
         if self.proc is not None:
             rc = None if timed_out else self.proc.wait()
-            proctree.sweep(self.proc, self.token, grace, thorough=timed_out or rc != 0)
+            members = proctree.remaining(self.proc, self.token, thorough=timed_out or rc != 0)
+            label = self.command.label or f"step {self.command.kind} (log {self.command.log_path})"
+            self.leftovers = leftovers.census(label, members,
+                                              self.wall_started, grace)
             proctree.unregister(self.proc)
+            notes += tuple(f"pid {found.pid} was still running after the step ended and was killed: "
+                           f"{found.cmdline[:200]}" for found in self.leftovers)
         if self._reader is not None:
             self._reader.join(timeout=10)
         duration = time.monotonic() - self.started
         if timed_out:
             self._log.write(f"\n{NOTE} timed out after {timeout:g} s; the process tree was killed\n".encode())
         self._log.close()
-        lacking = missing(expects, self.command.cwd) if rc == 0 else ()
+        since = self.wall_started
+        lacking = missing(expects, self.command.cwd, since) if rc == 0 else ()
+        elsewhere = tuple((artifacts.describe(e), str(found)) for e in expects if lacking
+                          and not artifacts.present(e, self.command.cwd, since)
+                          and (found := artifacts.find_elsewhere(e, self.command.cwd, since)) is not None)
         cmd = self.command
         return StepResult(cmd.kind, cmd.argv, cmd.cwd, cmd.changes, rc, timed_out, duration, cmd.log_path,
-                          timeout, lacking, self.error, cmd.notes)
+                          timeout, lacking, self.error, notes, started=since, elsewhere=elsewhere)
+
+
+def not_started(step: Step, root: Path, log_path: Path, error: str) -> StepResult:
+    """The failed result of a step the plugin refused to start (``error`` says why)."""
+    cwd = (root / step.cwd) if step.cwd else root
+    return StepResult(step.kind, tuple(step.argv), cwd, tuple(step.env), None, False, 0.0, log_path, error=error)
 
 
 def _await_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -291,10 +373,10 @@ def _await_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
 def run_step(step: Step, root: Path, *, log_path: Path | None = None, argv: tuple[str, ...] | None = None,
              env: Iterable[tuple[str, str | None]] = (), timeout: float | None = None,
              stream: IO[str] | None = None, python: str | None = None, interpreter: bool = True,
-             kill_grace: float = 3.0) -> StepResult:
+             kill_grace: float = 3.0, label: str = "") -> StepResult:
     """Run ``step`` to completion (or ``timeout`` seconds) and judge it."""
     command = command_for(step, root, log_path=log_path, argv=argv, env=env, python=python,
-                          interpreter=interpreter, streaming=stream is not None)
+                          interpreter=interpreter, streaming=stream is not None, label=label)
     child = Child(command, stream)
     exited = child.wait(timeout)
     if not exited:

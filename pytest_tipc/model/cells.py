@@ -12,8 +12,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-StepKind = Literal["setup", "train", "eval", "export", "quant", "infer"]
-CellKind = Literal["train", "model", "infer"]
+from pytest_tipc.model.gpus import GpuEntry
+
+StepKind = Literal["setup", "train", "eval", "export", "quant", "convert", "infer", "analysis"]
+CellKind = Literal["train", "model", "infer", "onnx", "ptq", "bench"]
+# How each cell kind behaves (devices, markers, run-once): the suite kinds act as their twin.
+ROLES: dict[str, str] = {"train": "train", "bench": "train", "model": "model",
+                         "infer": "infer", "onnx": "infer", "ptq": "infer"}
+
+
+def role_of(kind: str) -> str:
+    """``train``, ``model`` or ``infer``: what a cell of ``kind`` does with devices and parents
+    (``bench`` cells train; ``onnx`` and ``ptq`` cells infer on their model cell's output)."""
+    return ROLES.get(kind, kind)
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,14 @@ class Step:
     # A time limit the harness itself puts on the step (PaddleDetection: `timeout 5m` on training);
     # the engine uses the smaller of this and the user's --tipc-timeout.
     timeout: float | None = None
+    # Plain facts a verdict needs about the step, as name -> value pairs (the paddle2onnx
+    # conversion's model_dir/save_file/opset, a bench run's batch size and log ...); the suite
+    # planners document theirs (pytest_tipc.planning.suites).
+    meta: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def meta_map(self) -> dict[str, str]:
+        return dict(self.meta)
 
     @property
     def cuda_visible_devices(self) -> str | None:
@@ -90,10 +109,18 @@ class Cell:
 
     * ``train``: a train cell (gpu entry x autocast x trainer) with its train/eval/export steps;
     * ``model``: a whole_infer model (optional export or quant step);
-    * ``infer``: one inference run; ``requires`` names the train or model cell it needs.
+    * ``infer``: one inference run; ``requires`` names the train or model cell it needs;
+    * ``onnx``/``ptq``: an inference run of the paddle2onnx / PTQ suite (role ``infer``);
+    * ``bench``: one benchmark_train run (role ``train``).
     ``key`` is unique within the config and readable (it becomes the pytest id).
     ``fields`` feed the ``tipc`` marker: model, mode, trainer, autocast, gpus, nodes, device,
     mkldnn, threads, trt, precision, batch_size, quant.
+
+    The cell as planned, with its steps. Four other types follow one cell through the session,
+    each where a plain or persisted form is needed: ``CellOutline`` (collection, cached between
+    sessions), ``OnceState`` (a train/model cell's one run, on disk for every worker),
+    ``CellOutcome`` (an item's run, in memory) and ``CellRecord`` (its report row, sent to the
+    xdist controller).
     """
 
     kind: CellKind
@@ -108,6 +135,16 @@ class Cell:
     @property
     def field_map(self) -> dict[str, str]:
         return dict(self.fields)
+
+    @property
+    def role(self) -> str:
+        return role_of(self.kind)
+
+    @property
+    def gpu(self) -> GpuEntry:
+        """The ``gpu_list`` entry the cell trains on (an inference cell: its training's), parsed;
+        ``-1`` (CPU) for a cell without one."""
+        return GpuEntry.parse(self.field_map.get("gpus", "-1").strip())
 
 
 @dataclass(frozen=True)
@@ -143,20 +180,19 @@ def is_true(value: str) -> bool:
 
 def gpus_token(gpus: str) -> str:
     """``-1`` → ``cpu``; ``0`` → ``gpu0``; ``0,1`` → ``gpu0_1``; ``ip,ip;0,1`` → ``nodes2-gpu0_1``."""
-    gpus = gpus.strip()
-    if gpus in ("-1", ""):
+    entry = GpuEntry.parse(gpus.strip())
+    if entry.raw in ("-1", ""):
         return "cpu"
-    if ";" in gpus:
-        ips, _, cards = gpus.partition(";")
-        return f"nodes{len(ips.split(','))}-gpu{token(cards.replace(',', '_'))}"
-    return "gpu" + token(gpus.replace(",", "_"))
+    if ";" in entry.raw:
+        return f"nodes{entry.nnodes}-gpu{token(entry.gpus.replace(',', '_'))}"
+    return "gpu" + token(entry.gpus.replace(",", "_"))
 
 
 def train_cell(
     *, model: str, mode: str, gpus: str, autocast: str, trainer: str, steps: tuple[Step, ...] | list[Step],
     lineno: int = 0, skip: str = "",
 ) -> Cell:
-    nodes = str(len(gpus.partition(";")[0].split(","))) if ";" in gpus else "1"
+    nodes = str(GpuEntry.parse(gpus).nnodes)
     fields = (
         ("model", model), ("mode", mode), ("kind", "train"), ("gpus", gpus), ("nodes", nodes),
         ("autocast", autocast), ("trainer", trainer),

@@ -8,13 +8,13 @@ its position and its physical line number in the file, so errors can point at ``
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 S32 = "s32"
 T51 = "t51"
 PTQ20 = "ptq20"
+ONNX = "onnx"
 EMPTY = "empty"
 
 MODES = (
@@ -23,8 +23,11 @@ MODES = (
     "whole_train_whole_infer",
     "whole_infer",
     "klquant_whole_infer",
+    "paddle2onnx_infer",  # test_paddle2onnx.sh
+    "benchmark_train",  # benchmark_train.sh
 )
-TRAIN_MODES = MODES[:3]
+# benchmark_train trains too: the train harness in the mode benchmark_train.sh calls it with
+TRAIN_MODES = (*MODES[:3], "benchmark_train")
 
 
 class ConfigError(Exception):
@@ -64,10 +67,6 @@ class Line:
         """Everything after the first colon (PaddleDetection's ``${s#*:}``)."""
         return self.text.split(":", 1)[1] if ":" in self.text else self.text
 
-    @property
-    def has_colon(self) -> bool:
-        return ":" in self.text
-
 
 @dataclass(frozen=True)
 class TipcConfig:
@@ -96,21 +95,6 @@ class TipcConfig:
         """Physical lines, blank ones included (``grep -n`` numbering)."""
         return self.raw_text.split("\n")
 
-    def grep_after(self, banner: str) -> Line | None:
-        """The line right after the physical line holding ``banner`` as a word, as the harness's
-        ``grep -n -w`` lookup does (blank lines counted)."""
-        pattern = re.compile(rf"(?<![\w]){re.escape(banner)}(?![\w])")
-        raw = self.raw_lines
-        for index, text in enumerate(raw):
-            if pattern.search(text):
-                if index + 1 < len(raw):
-                    after = raw[index + 1]
-                    for line in self.lines:
-                        if line.lineno == index + 2:
-                            return line
-                    return Line(0, index + 2, after)
-                return None
-        return None
 
     @property
     def model_name(self) -> str:
@@ -165,27 +149,20 @@ def detect_layout(lines: list[Line] | tuple[Line, ...]) -> str:
     * no lines → ``empty``;
     * ``trainer:`` at position 13 and fewer than 40 lines → ``s32`` (models Step6);
     * ``trainer:`` at position 15 (or at least 40 lines) → ``t51``;
+    * a ``2onnx:`` row at position 4 (OCR, Clas, Seg, Step6) or a ``cmd:paddle2onnx`` row at
+      position 18 (PaddleDetection) → ``onnx`` (``test_paddle2onnx.sh``);
     * otherwise (about 20 lines, no trainer row) → ``ptq20``.
     """
     if not lines:
         return EMPTY
     keys = {line.position: line.key.strip() for line in lines}
+    if keys.get(4) == "2onnx" or (keys.get(18) == "cmd" and "paddle2onnx" in lines[17].text):
+        return ONNX
     if keys.get(13) == "trainer" and len(lines) < 40:
         return S32
     if keys.get(15) == "trainer" or len(lines) >= 40:
         return T51
     return PTQ20
-
-
-def mode_value(value: str, mode: str) -> str:
-    """``func_parser_params``: pick ``mode=v`` out of ``m1=v1|m2=v2``; a plain value gives ``""``."""
-    for item in value.split("|"):
-        if "=" not in item:
-            continue
-        name, _, chosen = item.partition("=")
-        if name == mode:
-            return chosen
-    return ""
 
 
 def set_param(key: str, value: str) -> str:
@@ -194,11 +171,3 @@ def set_param(key: str, value: str) -> str:
         return " "
     return f"{key}={value}"
 
-
-def split_list(value: str) -> list[str]:
-    """A ``|`` list as ``for x in ${list}`` iterates it with ``IFS='|'``: inner empty fields stay,
-    a trailing separator adds nothing, and an empty value gives no iteration at all."""
-    if value == "":
-        return []
-    parts = value.split("|")
-    return parts[:-1] if parts[-1] == "" else parts

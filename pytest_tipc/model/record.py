@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pytest_tipc import _fs
 from pytest_tipc.model.cells import Step
 
 
@@ -25,13 +26,6 @@ def step_record(step: Step, argv: list[str] | tuple[str, ...] | None = None,
 
 def append_records(path: Path, records: list[dict[str, Any]]) -> None:
     """Append whole lines with one ``write`` on an ``O_APPEND`` descriptor, so xdist workers
-    writing the same file never interleave inside a line."""
-    if not records:
-        return
+    writing the same file never interleave inside a line. Raises :class:`pytest_tipc._fs.WriteError`."""
     data = "".join(json.dumps(rec, ensure_ascii=True) + "\n" for rec in records).encode("ascii")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+    _fs.append_bytes(path, data, what="append the command record to")

@@ -12,24 +12,28 @@ unreadable entry) plans at collection. ``pytest --cache-clear`` empties the stor
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
-import json
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pytest_tipc import __version__
+from pytest_tipc import __version__, _fs
 from pytest_tipc.model.cells import Plan
 
-FORMAT = 1
+FORMAT = 2  # 2: entries are sealed (pytest_tipc._fs.seal) and checked field by field on load
+LOG = logging.getLogger("pytest_tipc")
 DIRECTORY = "tipc-plans"
 PACKAGE = Path(__file__).resolve().parent
 
 
 class CellOutline(NamedTuple):
+    """A :class:`~pytest_tipc.model.cells.Cell` without its steps: what collection needs (kind,
+    key, marker fields, parent, line), stored as JSON and rebuilt with ``_make`` (a NamedTuple of
+    plain values is what keeps collecting thousands of cached items cheap)."""
+
     kind: str
     key: str
     fields: dict[str, str]
@@ -90,31 +94,47 @@ class PlanStore:
         return os.path.join(directory, f"{name}.json"), digest.hexdigest()
 
     def load(self, file: str, key: str) -> Outline | None:
-        """The stored outline, or None (no entry, one for other inputs, or an unreadable one)."""
+        """The stored outline, or None: no entry, one for other inputs, or one that fails its
+        checksum or schema (a debug note says why; the config is planned and the entry rebuilt)."""
         try:
             with open(file, "rb") as handle:
-                value = json.loads(handle.read())
-            if value["key"] != key:
-                return None
-            # the key matched, so we wrote it: trust the types
-            return Outline(value["dialect"], value["mode"], tuple(map(CellOutline._make, value["cells"])))
-        except (OSError, ValueError, KeyError, TypeError):
+                data = handle.read()
+        except OSError:
+            return None
+        try:
+            return _outline(_fs.unseal(data), key)
+        except ValueError as exc:
+            LOG.debug("tipc: ignoring the plan cache entry %s (%s); planning the config", file, exc)
             return None
 
     def store(self, file: str, key: str, outline: Outline) -> None:
-        text = json.dumps({
-            "key": key, "dialect": outline.dialect, "mode": outline.mode,
-            "cells": [[c.kind, c.key, c.fields, c.requires, c.lineno] for c in outline.cells],
-        }, ensure_ascii=False, separators=(",", ":"))
-        temporary = f"{file}.{os.getpid()}-{os.urandom(4).hex()}.tmp"
         try:
-            try:
-                with open(temporary, "x", encoding="utf-8") as handle:
-                    handle.write(text)
-                os.replace(temporary, file)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
+            _fs.write_atomic(file, _fs.seal({
+                "key": key, "dialect": outline.dialect, "mode": outline.mode,
+                "cells": [[c.kind, c.key, c.fields, c.requires, c.lineno] for c in outline.cells],
+            }), what="write the plan cache entry")
         except OSError:
             self._usable = False
+
+
+def _outline(value: object, key: str) -> Outline | None:
+    """The outline a sealed entry holds, checked field by field; ``None`` for another key."""
+    if not isinstance(value, dict) or set(value) != {"key", "dialect", "mode", "cells"}:
+        raise ValueError("its fields are not a plan outline's")
+    if value["key"] != key:
+        return None
+    if not isinstance(value["dialect"], str) or not isinstance(value["mode"], str) or not isinstance(
+            value["cells"], list):
+        raise ValueError("dialect, mode or cells of the wrong type")
+    cells = []
+    for cell in value["cells"]:
+        if not (isinstance(cell, list) and len(cell) == 5):
+            raise ValueError(f"a cell is not [kind, key, fields, requires, lineno]: {cell!r:.80}")
+        kind, name, fields, requires, lineno = cell
+        if not (isinstance(kind, str) and isinstance(name, str) and isinstance(fields, dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items())
+                and (requires is None or isinstance(requires, str))
+                and isinstance(lineno, int) and not isinstance(lineno, bool) and lineno >= 0):
+            raise ValueError(f"a cell has fields of the wrong type: {cell!r:.80}")
+        cells.append(CellOutline(kind, name, fields, requires, lineno))
+    return Outline(value["dialect"], value["mode"], tuple(cells))

@@ -1,14 +1,18 @@
 """One plain-dict record per TIPC item, for the terminal summary, ``--tipc-report`` and JUnit.
 
-Under xdist the controller never sees items, only their reports, so the record travels in
-``report.user_properties`` as JSON text:
+Under xdist the controller never sees items, only their reports, so the record travels with
+the reports:
 
 * when the item starts (``pytest_runtest_protocol``, before its setup, so a skipped item has it
-  too) the plugin appends ``record_property(base)``, a record with everything but the outcome
-  (config, model, mode, cell key and fields, log);
+  too) the plugin appends ``record_property(base)`` to the item's ``user_properties``, a record
+  with everything but the outcome (config, model, mode, cell key and fields);
 * at the end of the call it appends ``metrics_property(metrics)`` (train loss/ips, AutoLog
-  times and RSS, stored-results stats) and :func:`junit_properties` (one property per metric, so
-  ``--junitxml`` carries them as plain values);
+  times and RSS, stored-results stats, the log that ran) and :func:`junit_properties` (one
+  property per metric, so ``--junitxml`` carries them as plain values);
+* :func:`move_to_report` (in ``pytest_runtest_makereport``) moves those two out of the report's
+  ``user_properties`` into the report attributes ``tipc_record``/``tipc_metrics``: they travel
+  to the xdist controller (a report's extra attributes are serialised with it) but stay out of
+  the JUnit XML, which gets only the current values;
 * on the controller, ``RecordCollector.add(report)`` in ``pytest_runtest_logreport`` rebuilds
   the record and sets its outcome from the reports of the setup/call/teardown phases.
 """
@@ -21,14 +25,15 @@ from typing import Any, Protocol, TypedDict, Union
 
 RECORD_PROPERTY = "tipc_record"
 METRICS_PROPERTY = "tipc_metrics"
-OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
-FIELD_NAMES = ("trainer", "autocast", "gpus", "nodes", "device", "mkldnn", "threads", "trt", "precision",
-               "batch_size", "quant", "infer_model")
 
 Metric = Union[float, int, str, None]  # a runtime alias: Python 3.9 has no `X | Y` here
 
 
 class CellRecord(TypedDict):
+    """An item's row in the summary, the report and its JSON: a plain dict because it travels
+    from xdist workers to the controller inside reports (see the module docstring), built from
+    the cell's key and fields when the item starts and completed by its reports."""
+
     config: str  # the config file, as the plugin shows it (relative to rootdir)
     model: str
     mode: str
@@ -37,8 +42,8 @@ class CellRecord(TypedDict):
     key: str  # the cell key, unique within the config
     nodeid: str
     parent: str  # the key of the train/model cell an infer cell uses ("" otherwise)
-    fields: dict[str, str]  # see FIELD_NAMES; absent fields are omitted
-    outcome: str  # one of OUTCOMES ("" until a report set it)
+    fields: dict[str, str]  # the cell's marker fields (Cell.fields: trainer, gpus, device, precision, ...)
+    outcome: str  # passed, failed, skipped, error, xfailed or xpassed ("" until a report set it)
     reason: str  # skip reason or the first line of the failure
     log: str  # the cell's main log (train log or inference log), "" if none
     metrics: dict[str, Metric]
@@ -103,6 +108,28 @@ def record_from_properties(properties: Iterable[tuple[str, object]]) -> CellReco
     return record
 
 
+def move_to_report(report: Any) -> None:
+    """Move the record and metrics properties of ``report`` into its attributes (see above)."""
+    kept: list[tuple[str, object]] = []
+    for name, value in report.user_properties:
+        if name == RECORD_PROPERTY:
+            report.tipc_record = str(value)
+        elif name == METRICS_PROPERTY:
+            report.tipc_metrics = [*getattr(report, "tipc_metrics", []), str(value)]
+        else:
+            kept.append((name, value))
+    report.user_properties = kept
+
+
+def report_properties(report: Any) -> list[tuple[str, object]]:
+    """What :func:`record_from_properties` reads: the moved attributes, then the properties."""
+    moved: list[tuple[str, object]] = []
+    if getattr(report, "tipc_record", None):
+        moved.append((RECORD_PROPERTY, report.tipc_record))
+    moved += [(METRICS_PROPERTY, text) for text in getattr(report, "tipc_metrics", None) or ()]
+    return moved + list(report.user_properties)
+
+
 class ReportLike(Protocol):
     """What :class:`RecordCollector` reads from a ``pytest.TestReport``."""
 
@@ -142,9 +169,12 @@ class RecordCollector:
         self._records: dict[str, CellRecord] = {}
 
     def add(self, report: ReportLike) -> CellRecord | None:
-        record = record_from_properties(report.user_properties)
+        record = record_from_properties(report_properties(report))
         if record is None:
             return None
+        ran = record["metrics"].pop("log_path", None)  # the log that ran, absolute
+        if isinstance(ran, str) and ran:
+            record["log"] = ran
         nodeid = report.nodeid
         current = self._records.get(nodeid)
         if current is not None:
@@ -169,6 +199,8 @@ class RecordCollector:
         elif when == "teardown" and report.outcome == "failed":
             record["outcome"] = "error"
             record["reason"] = record["reason"] or failure_reason(report)
+        if record["outcome"] in ("skipped", "xfailed") and not (isinstance(ran, str) and ran):
+            record["log"] = ""  # nothing ran: no log to point to
         self._records[nodeid] = record
         return record
 

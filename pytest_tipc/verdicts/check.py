@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shlex
 import sys
 import threading
 from pathlib import Path
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 RESULTS_MODES = ("whole_infer", "klquant_whole_infer")
 _PARSERS = {"train": ("trainlog",), "infer": ("autolog_parse",)}  # modules of pytest_tipc.verdicts
 _preloaded: set[str] = set()
+_CAUSES_KEY = pytest.StashKey[bool]()
 
 
 def preload(cell: Cell, plan: Plan) -> None:
@@ -53,21 +55,67 @@ def _import_quietly(names: list[str]) -> None:
             pass
 
 
+def headline(failure: str) -> str:
+    """The one-line message of a failed item: the step and why. A dependent's failure text is
+    ``<cell> failed in step <s>; log: <path>``, a blank line, then that step's report, whose first
+    line is the step's own headline (with its cause): both are joined into one line."""
+    lines = failure.split("\n")
+    first = lines[0]
+    if len(lines) > 2 and lines[1] == "" and "; log: " in first:
+        inner = lines[2]
+        return f"{first.split('; log: ')[0]}: {inner}"
+    return first
+
+
+def configure_causes(config: pytest.Config, settings: Settings) -> None:
+    """Load the user's failure signatures (ini files, then the hook) once per process."""
+    from pytest_tipc.verdicts import causes
+
+    if config.stash.get(_CAUSES_KEY, False):
+        return
+    config.stash[_CAUSES_KEY] = True
+    user: list[causes.Signature] = []
+    try:
+        for path in settings.known_causes:
+            user += causes.load_file(path)
+        for result in config.hook.pytest_tipc_known_causes(config=config):
+            user += causes.parse_signatures(list(result or ()), "pytest_tipc_known_causes hook")
+    except causes.SignatureError as exc:
+        raise pytest.UsageError(f"tipc_known_causes: {exc}") from None
+    causes.configure(user)
+
+
+def _fail(item: TipcItem, metrics: dict[str, Any], failure: str) -> None:
+    __tracebackhide__ = True
+    head = headline(failure)
+    item.user_properties.append(("tipc_cause", head))  # JUnit: the one-line cause
+    _publish(item, metrics)
+    body = failure if failure.split("\n", 1)[0] == head else f"{head}\n\n{failure}"
+    pytest.fail(body, pytrace=False)
+
+
 def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outcome: CellOutcome) -> None:
     __tracebackhide__ = True
     root = Path(plan.root)
     metrics: dict[str, Any] = {"duration_s": round(outcome.duration, 3)}
     if outcome.results:
-        last = outcome.results[-1]
-        metrics["log"] = _shown(last.log_path, root)
-        item.user_properties.append(("tipc_log", str(last.log_path)))
+        # a train item's log is its train log (not the export's); otherwise the last step's
+        shown = next((r for r in outcome.results if r.kind == "train"), None) if cell.kind == "train" else None
+        shown = shown or outcome.results[-1]
+        failed = outcome.results[-1] if not outcome.ok else shown  # the step that failed, or the shown one
+        metrics["log"] = _shown(shown.log_path, root)
+        metrics["log_path"] = os.path.abspath(failed.log_path)  # the log that ran (reports link to it)
+        item.user_properties += [("tipc_log", str(failed.log_path)), ("tipc_command", shlex.join(failed.argv))]
+    elif outcome.dependency is not None and outcome.dependency.log_path:  # nothing of its own ran
+        metrics["log"] = _shown(outcome.dependency.log_path, root)
+        metrics["log_path"] = os.path.abspath(outcome.dependency.log_path)
+        item.user_properties.append(("tipc_log", str(outcome.dependency.log_path)))
+    if getattr(outcome, "waited", 0.0) and cell.requires:  # JUnit: not part of the item's own time
+        metrics["train_wait_s"] = round(outcome.waited, 3)
     if outcome.skipped:
         pytest.skip(outcome.skipped)
     if not outcome.ok:
-        _publish(item, metrics)
-        failure = outcome.failure or "the cell failed"
-        item.add_report_section("call", "tipc failure", failure)
-        pytest.fail(failure, pytrace=False)
+        _fail(item, metrics, outcome.failure or "the cell failed")
 
     problems: list[str] = []
     train = next((r for r in outcome.results if r.kind == "train"), None)
@@ -79,13 +127,21 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
         if settings.check_train_log and not summary.ok:
             problems.append(summary.failure_message())
     infer = next((r for r in outcome.results if r.kind == "infer"), None)
-    if cell.kind == "infer" and infer is not None:
+    if cell.kind in ("infer", "ptq") and infer is not None:  # a ptq cell is an int8 inference (issue 11)
         from pytest_tipc.verdicts.autolog_parse import parse_autolog_file, perf_metrics
+        from pytest_tipc.verdicts.evidence import inference_evidence
+
+        evidence = inference_evidence(Path(infer.log_path), infer.argv, Path(infer.cwd), plan.dialect,
+                                      infer.started or None)
+        if not evidence:
+            _fail(item, metrics, _no_output(infer, root))
 
         autolog = parse_autolog_file(infer.log_path)
         if autolog is not None:
             metrics.update(perf_metrics(autolog))
-        if plan.mode in RESULTS_MODES:
+        if plan.mode in RESULTS_MODES and not settings.compare_results:
+            _not_applicable(item, "the stored-results comparison is off (tipc_compare_results = false)")
+        elif plan.mode in RESULTS_MODES:
             from pytest_tipc.verdicts.results.baselines import update_queue
             from pytest_tipc.verdicts.results.compare import (
                 RESULTS_SUBDIR,
@@ -98,19 +154,68 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
             verdict = check_results(
                 log_path=infer.log_path, results_dir=root / RESULTS_SUBDIR, model=plan.model_name,
                 precision=precision, tolerance=tolerance_for(precision, settings.tolerances),
-                update=update_mode(settings.update, settings.update_all), owner=item.nodeid, root=root)
+                update=update_mode(settings.update, settings.update_all), owner=item.nodeid, root=root,
+                pattern=settings.results_pattern.replace("{model}", plan.model_name) if settings.results_pattern
+                else None)
             update_queue(item.config).add(verdict.update)
             metrics.update(verdict.metrics())
-            if not verdict.passed:
+            if verdict.not_applicable:
+                _not_applicable(item, verdict.not_applicable)
+            elif not verdict.passed:
                 problems.append(verdict.message)
+    if cell.kind == "onnx" or any(r.kind == "convert" for r in outcome.results):  # paddle2onnx: verdicts/onnx.py
+        from pytest_tipc.verdicts.onnx import cell_verdict as onnx_verdict
+        from pytest_tipc.verdicts.results.compare import tolerance_for
+
+        precision = cell.field_map.get("precision", "fp32") or "fp32"
+        converted = onnx_verdict(plan, cell, outcome.results, precision=precision,
+                                 tolerance=tolerance_for(precision, settings.tolerances), python=settings.python)
+        metrics.update(converted.metrics)
+        if not converted.passed:
+            problems.append(converted.message)
+    if cell.kind == "bench":  # benchmark_train's speed gate: verdicts/speed.py
+        from pytest_tipc.verdicts.results.baselines import update_queue
+        from pytest_tipc.verdicts.results.compare import update_mode
+        from pytest_tipc.verdicts.speed import cell_verdict as speed_verdict
+
+        speed = speed_verdict(plan, cell, outcome.results, tolerance=settings.speed_tolerance,
+                              update=update_mode(settings.update, settings.update_all), owner=item.nodeid)
+        update_queue(item.config).add(speed.update)
+        metrics.update(speed.metrics)
+        if speed.message and speed.passed:
+            item.add_report_section("call", "tipc speed", speed.message)
+        if not speed.passed:
+            problems.append(speed.message)
     _publish(item, metrics)
     if problems:
         pytest.fail("\n\n".join(problems), pytrace=False)
 
 
+def _no_output(result: Any, root: Path) -> str:
+    """The failure of an inference step that exited 0 without showing any inference."""
+    from pytest_tipc.verdicts import causes
+
+    log = Path(result.log_path)
+    why, cause = causes.reason(log, python=result.argv[0] if result.argv else "")
+    head = f"step {result.kind} exited 0 but produced no inference output"
+    lines = [f"{head}: {why}" if why else f"{head} (no result line, no AutoLog block, no saved file)"]
+    if cause is not None:
+        lines.append(cause.block())
+    lines += [f"command: {' '.join(result.argv)}", f"cwd: {result.cwd}", f"log: {_shown(log, root)}"]
+    if cause is None or cause.tail:
+        lines += [f"----- last 50 lines of {log} -----", result.tail(50) or "(empty log)"]
+    return "\n".join(lines)
+
+
+def _not_applicable(item: TipcItem, reason: str) -> None:
+    """A stored-results comparison that cannot apply: shown in the item and its report."""
+    item.user_properties.append(("tipc_results", f"not applicable: {reason}"))
+    item.add_report_section("call", "tipc stored results", f"not applicable: {reason}")
+
+
 def _publish(item: TipcItem, metrics: dict[str, Any]) -> None:
     """Metrics as JUnit properties (they travel with the report, under xdist too)."""
-    numeric = {k: v for k, v in metrics.items() if k != "log"}
+    numeric = {k: v for k, v in metrics.items() if k not in ("log", "log_path")}
     item.user_properties.extend(junit_properties(numeric))
     item.user_properties.append(metrics_property(metrics))
 

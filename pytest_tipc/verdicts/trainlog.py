@@ -21,7 +21,8 @@ So ``avg_ips`` is matched by ``avg_ips:``, ``ips:`` or ``avg ips:``; ``avg_batch
 ``avg_batch_cost``), which is the strict reading of the spec.
 
 What counts as an iteration line: a line that prints at least one of the three timing fields
-(``[Eval]``/``[EVAL]`` lines excluded), so per-epoch ``[Avg]`` summaries that print only the loss
+(``[Eval]``/``[EVAL]`` lines and progress bars such as PaddleSeg's eval ``1/2 [==>..] - batch_cost: …``
+excluded), so per-epoch ``[Avg]`` summaries that print only the loss
 are not iterations. A field is *missing* when no iteration line prints it (the check fails); a
 field printed on some iteration lines but not all is *partial* (reported, not failed).
 """
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,8 +75,9 @@ class Iteration:
 def parse_iterations(text: str, *, spec_names: bool = False) -> list[Iteration]:
     """The iteration lines of a training log, in order."""
     iterations: list[Iteration] = []
+    excluded = _excluded()
     for lineno, line in enumerate(text.splitlines(), start=1):
-        if _EVAL_LINE.search(line):
+        if _EVAL_LINE.search(line) or excluded.match(line):
             continue
         values: dict[str, float] = {}
         spellings: dict[str, str] = {}
@@ -105,7 +108,7 @@ class TrainLogSummary:
     missing: tuple[str, ...] = ()
     partial: dict[str, int] = field(default_factory=dict)  # field -> iteration lines without it
     spellings: dict[str, str] = field(default_factory=dict)  # field -> spelling seen first
-    loss_lines: int = 0  # lines printing "loss:" at all (to explain a log with no timing fields)
+    loss_lines: int = 0  # lines printing "loss:" outside iteration chunks (explains a log with no timing fields)
     error: str = ""  # the log could not be read
 
     @property
@@ -145,34 +148,157 @@ def _mean(values: list[float]) -> float | None:
     return sum(finite) / len(finite) if finite else None
 
 
-def summarize(text: str, log_path: str = "<log>", *, required: tuple[str, ...] = REQUIRED_FIELDS,
+_NUMBER_NC = "(?:" + _NUMBER[1:]  # the same number, without a capture group
+# Literal tokens of the fast path: each spelling of a field ends with one of these (``avg_ips:``
+# and ``ips:`` both end with ``ips:``), so counting them counts the field.
+_FAST_TOKENS = {"loss": ("loss",), "avg_reader_cost": ("reader_cost", "data_cost"),
+                "avg_batch_cost": ("batch_cost",), "avg_ips": ("ips",)}
+CHUNK = 8 << 20  # bytes read at a time: memory stays bounded whatever the log's size
+
+
+def _excluded() -> re.Pattern[str]:
+    """Lines that are never iterations: ``[Eval]`` lines and progress bars (PaddleSeg's eval
+    prints ``1/2 [====>...] - ETA: 0s - batch_cost: 0.41``, which are not training iterations)."""
+    return re.compile(r"(?m)^(?:[^\n]*\[[Ee][Vv][Aa][Ll]\]|[ \t]*\d+/\d+[ \t]+\[[=>.]*\])[^\n]*\n?")
+
+
+class _Stats:
+    """Running totals of one log, fed chunk by chunk (text that ends at a line end)."""
+
+    def __init__(self, required: tuple[str, ...], spec_names: bool) -> None:
+        self.spellings = {name: [sp for sp, _ in _SPELLINGS[name] if not spec_names or sp in _SPEC_SPELLINGS]
+                          for name in _SPELLINGS}
+        alt = {name: "|".join(re.escape(sp) for sp in spellings) for name, spellings in self.spellings.items()}
+        self.values = {name: re.compile(rf"(?<![\w.])(?:{alt[name]}):\s*{_NUMBER}") for name in _SPELLINGS}
+        self.which = {name: re.compile(rf"(?<![\w.])({alt[name]}):\s*{_NUMBER}") for name in _SPELLINGS}
+        timing = "|".join(alt[name] for name in _TIMING)
+        self.iteration = re.compile(rf"(?m)^[^\n]*?(?<![\w.])(?:{timing}):\s*{_NUMBER_NC}[^\n]*$")
+        self.loss_line = re.compile(rf"(?m)^(?=[^\n]*?(?<![\w.])loss:\s*{_NUMBER_NC})()")
+        self.exclude = _excluded()
+        self.iterations = 0
+        self.loss_lines = 0
+        self.counts = dict.fromkeys(_SPELLINGS, 0)
+        self.sums = dict.fromkeys(_SPELLINGS, 0.0)
+        self.finite = dict.fromkeys(_SPELLINGS, 0)
+        self.last_loss: float | None = None
+        self.first_spelling: dict[str, str] = {}
+        self.fast = not spec_names
+        self.literal = {name: [re.compile(rf"{re.escape(sp)}: *([-+0-9.eE]+|nan|inf)") for sp in _FAST_TOKENS[name]]
+                        for name in _FAST_TOKENS}
+
+    def _feed_regular(self, text: str) -> bool:
+        """The fast path, for a chunk where every line is an iteration line printing each field
+        exactly once (most of a long training log): literal searches and counts, no per-line work.
+        Anything else (eval lines, progress bars, other lines, a field twice) returns ``False``
+        and the chunk goes through the line-by-line path."""
+        lines = text.count("\n")
+        if not lines or "] - " in text or "eval]" in text or "EVAL]" in text or "Eval]" in text:
+            return False
+        found: dict[str, list[str]] = {}
+        for name, patterns in self.literal.items():
+            values = [v for pattern in patterns for v in pattern.findall(text)]
+            if len(values) != lines:
+                return False
+            found[name] = values
+        if len(self.first_spelling) < len(_SPELLINGS):
+            first = text[: text.index("\n")]
+            for name in _SPELLINGS:
+                match = self.which[name].search(first)
+                if match is None:
+                    return False  # a spelling the literal tokens caught but the real pattern does not
+                self.first_spelling.setdefault(name, match.group(1))
+        parsed: dict[str, list[float]] = {}
+        try:
+            for name, values in found.items():
+                parsed[name] = [float(v) for v in values]
+        except ValueError:  # a token followed by something that is not a number
+            return False
+        self.iterations += lines
+        for name, numbers in parsed.items():
+            finite = [v for v in numbers if math.isfinite(v)]
+            self.counts[name] += len(numbers)
+            self.sums[name] += sum(finite)
+            self.finite[name] += len(finite)
+            if name == "loss":
+                self.last_loss = numbers[-1]  # the chunk's lines are in order; loss is the last found
+        return True
+
+    def feed(self, text: str) -> None:
+        if self.fast and self._feed_regular(text):
+            return
+        lowered = text.lower()
+        kept = self.exclude.sub("", text) if "[eval]" in lowered or "] - " in text else text
+        lines = self.iteration.findall(kept)
+        if not lines:  # only a log without iterations needs its loss lines counted (failure message)
+            self.loss_lines += len(self.loss_line.findall(text))
+            return
+        self.iterations += len(lines)
+        body = "\n".join(lines)
+        for name in _SPELLINGS:
+            found = self.values[name].findall(body)
+            if not found:
+                continue
+            if name not in self.first_spelling:
+                match = self.which[name].search(body)
+                if match:
+                    self.first_spelling[name] = match.group(1)
+            self.counts[name] += len(found)
+            numbers = [float(v) for v in found]
+            finite = [v for v in numbers if math.isfinite(v)]
+            self.sums[name] += sum(finite)
+            self.finite[name] += len(finite)
+            if name == "loss":
+                self.last_loss = numbers[-1]
+
+    def mean(self, name: str) -> float | None:
+        return self.sums[name] / self.finite[name] if self.finite[name] else None
+
+
+def _chunks(source: str | Path) -> Iterator[str]:
+    if isinstance(source, str):
+        yield source if source.endswith("\n") else source + "\n"
+        return
+    with open(source, "rb") as fh:
+        rest = b""
+        while True:
+            block = fh.read(CHUNK)
+            if not block:
+                break
+            block = rest + block
+            cut = block.rfind(b"\n")
+            if cut < 0:
+                rest = block
+                continue
+            rest = block[cut + 1:]
+            yield block[: cut + 1].decode("utf-8", errors="replace")
+        if rest:
+            yield rest.decode("utf-8", errors="replace") + "\n"
+
+
+def summarize(text: str | Path, log_path: str = "<log>", *, required: tuple[str, ...] = REQUIRED_FIELDS,
               spec_names: bool = False) -> TrainLogSummary:
-    """Check a training log's text."""
+    """Check a training log: its text, or a file (:class:`~pathlib.Path`), read in chunks of
+    :data:`CHUNK` bytes so that time is linear in the size and memory stays bounded."""
     unknown = [name for name in required if name not in _SPELLINGS]
     if unknown:
         raise ValueError(f"unknown training-log field(s) {unknown}; known: {', '.join(_SPELLINGS)}")
-    iterations = parse_iterations(text, spec_names=spec_names)
-    counts = {name: sum(1 for it in iterations if name in it.values) for name in required}
+    stats = _Stats(required, spec_names)
+    for chunk in _chunks(text):
+        stats.feed(chunk)
+    counts = {name: min(stats.counts[name], stats.iterations) for name in required}
     missing = tuple(name for name in required if counts[name] == 0)
-    partial = {name: len(iterations) - n for name, n in counts.items() if 0 < n < len(iterations)}
-    spellings: dict[str, str] = {}
-    for it in iterations:
-        for name, spelling in it.spellings.items():
-            spellings.setdefault(name, spelling)
-    losses = [it.values["loss"] for it in iterations if "loss" in it.values]
-    loss_pattern = _SPELLINGS["loss"][0][1]
+    partial = {name: stats.iterations - n for name, n in counts.items() if 0 < n < stats.iterations}
     return TrainLogSummary(
         log_path=log_path,
-        iterations=len(iterations),
-        final_loss=losses[-1] if losses else None,
-        mean_ips=_mean([it.values["avg_ips"] for it in iterations if "avg_ips" in it.values]),
-        mean_batch_cost=_mean([it.values["avg_batch_cost"] for it in iterations if "avg_batch_cost" in it.values]),
-        mean_reader_cost=_mean([it.values["avg_reader_cost"] for it in iterations
-                                if "avg_reader_cost" in it.values]),
+        iterations=stats.iterations,
+        final_loss=stats.last_loss,
+        mean_ips=stats.mean("avg_ips"),
+        mean_batch_cost=stats.mean("avg_batch_cost"),
+        mean_reader_cost=stats.mean("avg_reader_cost"),
         missing=missing,
         partial=partial,
-        spellings=spellings,
-        loss_lines=sum(1 for line in text.splitlines() if loss_pattern.search(line)),
+        spellings=dict(stats.first_spelling),
+        loss_lines=stats.loss_lines,
     )
 
 
@@ -182,10 +308,9 @@ def check_train_log(path: str | Path, *, required: tuple[str, ...] = REQUIRED_FI
     exception. ``display_path`` is how messages name the file (default: ``path``)."""
     shown = display_path or str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        return summarize(Path(path), shown, required=required, spec_names=spec_names)
     except FileNotFoundError:
         return TrainLogSummary(log_path=shown, missing=tuple(required),
                                error="the file does not exist (the training step wrote no log here)")
     except OSError as exc:
         return TrainLogSummary(log_path=shown, missing=tuple(required), error=f"cannot be read ({exc})")
-    return summarize(text, shown, required=required, spec_names=spec_names)

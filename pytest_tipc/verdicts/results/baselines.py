@@ -19,14 +19,14 @@ ran what. Each file is written to a temporary file in its directory, fsynced and
 
 from __future__ import annotations
 
-import os
-import tempfile
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
 
+from pytest_tipc import _fs
 from pytest_tipc.verdicts.results.files import ResultsFileError, parse_results_text
 
 WORKEROUTPUT_KEY = "tipc_results_updates"
@@ -36,7 +36,7 @@ class UpdateRequest(TypedDict):
     """A JSON-able request to rewrite (part of) one results file; see the module docstring."""
 
     path: str
-    form: str
+    form: str  # "image" or "metric" (a results file), "json" (a speed baselines file: merge_json)
     mode: str  # "patch": only these entries; "replace": the file's entries become these
     owner: str  # the requesting item's nodeid
     entries: list[list[str]]  # [key, label, text]
@@ -51,6 +51,8 @@ def merge_file(existing_text: str | None, requests: list[UpdateRequest]) -> str:
     stored entries that no request carries (lines that are not compared entries are kept)."""
     ordered = sorted(requests, key=lambda r: r["owner"])
     form = ordered[0]["form"]
+    if form == "json":
+        return merge_json(existing_text, ordered)
     chosen: dict[str, tuple[str, str]] = {}
     for request in ordered:
         for key, label, text in request["entries"]:
@@ -84,23 +86,33 @@ def merge_file(existing_text: str | None, requests: list[UpdateRequest]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write via a temporary file in the same directory and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def merge_json(existing_text: str | None, requests: list[UpdateRequest]) -> str:
+    """A JSON baselines file (speed baselines, :mod:`pytest_tipc.verdicts.speed`): each entry is
+    ``[group, name, json value]`` and sets ``baselines[group][name]``; the smallest owner wins per
+    entry, every other stored entry is kept (one file holds every run and machine kind of a model).
+    A file that is not a JSON object is rebuilt from the requests."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        data = json.loads(existing_text) if existing_text else {}
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict) or not isinstance(data.get("baselines", {}), dict):
+        data = {}
+    table = data.setdefault("baselines", {})
+    seen: set[tuple[str, str]] = set()
+    for request in sorted(requests, key=lambda r: r["owner"]):
+        for group, name, text in request["entries"]:
+            if (group, name) in seen:
+                continue
+            seen.add((group, name))
+            if not isinstance(table.get(group), dict):
+                table[group] = {}
+            table[group][name] = json.loads(text)
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write via a temporary file in the same directory, fsynced, and ``os.replace`` (:mod:`pytest_tipc._fs`)."""
+    _fs.write_atomic(path, text, durable=True)
 
 
 class UpdateQueue:

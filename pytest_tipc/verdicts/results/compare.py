@@ -67,6 +67,7 @@ from pytest_tipc.verdicts.results.files import (
     model_results_files,
     parse_results_text,
     precision_of,
+    producible,
     select_results_file,
     short,
 )
@@ -237,9 +238,11 @@ class Comparison:
 
 
 def compare(stored: StoredResults, found: Mapping[str, Found], precision: str, tol: Tolerance,
-            log_path: str = "<log>") -> Comparison:
+            log_path: str = "<log>", keys: list[str] | None = None) -> Comparison:
     rows: list[Row] = []
     for key, entry in stored.compared.items():
+        if keys is not None and key not in keys:
+            continue
         got = found.get(key, Found(key))
         if got.missing:
             rows.append(Row(key, entry.text, "", False, None, "missing from log"))
@@ -266,6 +269,7 @@ class ResultsVerdict:
     comparison: Comparison | None = None
     results_path: Path | None = None
     update: UpdateRequest | None = None
+    not_applicable: str = ""  # why the stored results cannot be compared with this step's output
 
     def metrics(self) -> dict[str, float | int | str | None]:
         if not self.configured:
@@ -300,10 +304,12 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
     log_path = Path(log_path)
     log_shown = _display(log_path, base)
     try:
-        log_text = log_path.read_text(encoding="utf-8", errors="replace")
+        with open(log_path, "rb"):
+            pass
     except OSError as exc:
         return ResultsVerdict(False, f"inference log {log_shown} cannot be read ({exc}); no stored-results "
                                      "comparison was possible. Fix: look at the inference step's failure first.")
+    log_text = log_path  # streamed wherever it is read (files.log_lines)
     path = select_results_file(results_dir, model, precision, kind, pattern)
     if path is None:
         return _missing_file(log_text, log_shown, results_dir, model, precision, kind, update, owner, base)
@@ -318,7 +324,17 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
                 return ResultsVerdict(True, f"{message}\n--tipc-update-all: {shown} is rewritten from {log_shown}.",
                                       results_path=path, update=request)
         return ResultsVerdict(False, message, results_path=path)
-    comparison = compare(stored, find_results(log_text, stored), precision, tol, log_shown)
+    keys = producible(stored)
+    evals = [key for key in stored.compared if key not in keys]
+    if evals:  # eval metrics count only when this log prints them (an inference script does not)
+        printed = find_results(log_text, stored, evals)
+        keys += [key for key in evals if not printed[key].missing]
+    if not keys:
+        names = ", ".join(list(stored.compared)[:6]) or "none"
+        return ResultsVerdict(True, configured=False, results_path=path, not_applicable=(
+            f"{shown} holds evaluation metrics ({names}) that the inference step never prints; "
+            "they describe the eval step, not this inference, so nothing is compared"))
+    comparison = compare(stored, find_results(log_text, stored, keys), precision, tol, log_shown, keys)
     intro = (f"stored results differ for {len(comparison.failures)} of {len(comparison.rows)} "
              f"{'images' if stored.form == 'image' else 'metrics'}\n"
              f"  log:     {log_shown}\n  results: {shown} ({precision}: {tol})\n\n")
@@ -352,7 +368,7 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
     return ResultsVerdict(False, message, comparison=comparison, results_path=path, update=request)
 
 
-def _request_from_log(log_text: str, path: Path, form: str, owner: str) -> UpdateRequest | None:
+def _request_from_log(log_text: str | Path, path: Path, form: str, owner: str) -> UpdateRequest | None:
     found = extract_image_results(log_text)
     if not found:
         return None
@@ -360,7 +376,7 @@ def _request_from_log(log_text: str, path: Path, form: str, owner: str) -> Updat
                          entries=[[k, k, f.text] for k, f in found.items()])
 
 
-def _missing_file(log_text: str, log_shown: str, results_dir: str | Path, model: str, precision: str,
+def _missing_file(log_text: str | Path, log_shown: str, results_dir: str | Path, model: str, precision: str,
                   kind: str, update: UpdateMode, owner: str, base: Path | None) -> ResultsVerdict:
     target = expected_results_path(results_dir, model, precision, kind)
     shown = _display(target, base)

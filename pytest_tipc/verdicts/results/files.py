@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pytest_tipc.execution.paths import results_file
+
 PRECISIONS = ("fp32", "fp16", "int8")
 Form = Literal["image", "metric"]
 CELL_WIDTH = 40
@@ -43,7 +45,7 @@ def precision_of(name: str) -> str | None:
 # ---- locating results files ----
 
 def expected_results_path(results_dir: str | Path, model: str, precision: str, kind: str = "python") -> Path:
-    return Path(results_dir) / f"{kind}_{model}_results_{precision}.txt"
+    return results_file(results_dir, model, precision, kind)  # one naming rule, confined to results_dir
 
 
 def model_results_files(results_dir: str | Path, model: str, kind: str = "python") -> list[Path]:
@@ -239,20 +241,119 @@ def find_metric(lines: list[str], key: str, longer: Iterable[str] = ()) -> Found
     return Found(key)
 
 
-def find_results(log_text: str, stored: StoredResults) -> dict[str, Found]:
-    """Obtained values for every compared key of ``stored``."""
-    lines = log_text.splitlines()
-    keys = list(stored.compared)
+# Metrics an evaluation prints and an inference script never does (PaddleSeg's stored results).
+EVAL_METRICS = frozenset({"miou", "acc", "kappa", "dice", "class iou", "class acc", "class precision",
+                          "class recall", "map", "top1", "top5", "top1_acc", "top5_acc", "top-1", "top-5",
+                          "recall", "precision", "hmean", "f1", "f1-score", "mean iou", "auc"})
+
+
+def producible(stored: StoredResults) -> list[str]:
+    """The compared keys an inference step can print: images, and metrics that are not eval
+    metrics (mIoU, Acc, Kappa, …)."""
     if stored.form == "image":
-        return {key: find_image_result(lines, key) for key in keys}
-    return {key: find_metric(lines, key, stored.entries) for key in keys}
+        return list(stored.compared)
+    return [key for key in stored.compared if key.strip().lower() not in EVAL_METRICS]
 
 
-def extract_image_results(log_text: str) -> dict[str, Found]:
+def log_lines(source: str | Path | Iterable[str]) -> Iterable[str]:
+    """Lines of a log text, a log file (streamed) or an iterable of lines."""
+    if isinstance(source, Path):
+        return _file_lines(source)
+    if isinstance(source, str):
+        return source.splitlines()
+    return source
+
+
+CHUNK = 8 << 20  # bytes read at a time
+
+
+def _chunks(log: str | Path | Iterable[str]) -> Iterable[str]:
+    """The log as text chunks that end at a line end (a file is read :data:`CHUNK` bytes at a time)."""
+    if isinstance(log, str):
+        yield log
+        return
+    if not isinstance(log, Path):
+        yield "\n".join(log)
+        return
+    with open(log, "rb") as fh:
+        rest = b""
+        while True:
+            block = fh.read(CHUNK)
+            if not block:
+                break
+            block = rest + block
+            cut = block.rfind(b"\n")
+            rest, block = (block, b"") if cut < 0 else (block[cut + 1:], block[: cut + 1])
+            if block:
+                yield block.decode("utf-8", errors="replace")
+        if rest:
+            yield rest.decode("utf-8", errors="replace")
+
+
+def _candidate_lines(log: str | Path | Iterable[str], tails: set[str] | None) -> Iterable[tuple[int, str]]:
+    """Numbered lines of the log, skipping whole chunks that contain none of ``tails``."""
+    lineno = 0
+    for chunk in _chunks(log):
+        if tails is not None and not any(tail in chunk for tail in tails):
+            lineno += chunk.count("\n")
+            continue
+        lines = chunk.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        for line in lines:
+            lineno += 1
+            yield lineno, line.rstrip("\r")
+
+
+def _file_lines(path: Path) -> Iterable[str]:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            yield line.rstrip("\r\n")
+
+
+def find_results(log: str | Path | Iterable[str], stored: StoredResults,
+                 keys: list[str] | None = None) -> dict[str, Found]:
+    """Obtained values for the compared keys of ``stored`` (or ``keys``), in one pass over the
+    log: each line is matched against one alternation of every key still unresolved, so the
+    work is linear in the log's size whatever the number of images."""
+    wanted = list(stored.compared) if keys is None else keys
+    found: dict[str, Found] = {}
+    errors: dict[str, str] = {}
+    if not wanted:
+        return {}
+    if stored.form == "image":
+        ordered = sorted(wanted, key=len, reverse=True)
+        any_key = re.compile(r"(?<![\w.\-])(?:" + "|".join(re.escape(k) for k in ordered) + ")")
+        # every key ends with one of these few tails: a chunk without any holds no key at all
+        tails = {k[-3:] for k in wanted} if all(len(k) >= 3 for k in wanted) else None
+        for lineno, line in _candidate_lines(log, tails):
+            hits = {m.group(0) for m in any_key.finditer(line)} - found.keys()
+            for key in hits:
+                got = find_image_result([line], key)
+                if got.error:
+                    errors.setdefault(key, got.error.replace("line 1:", f"line {lineno}:"))
+                elif not got.missing:
+                    found[key] = Found(key, got.value, got.text, lineno)
+            if len(found) == len(wanted):
+                break
+        return {key: found.get(key) or (Found(key, error=errors[key]) if key in errors else Found(key))
+                for key in wanted}
+    for lineno, line in enumerate(log_lines(log), start=1):
+        for key in wanted:
+            if key not in found and key in line:
+                got = find_metric([line], key, stored.entries)
+                if not got.missing:
+                    found[key] = Found(key, got.value, got.text, lineno)
+        if len(found) == len(wanted):
+            break
+    return {key: found.get(key, Found(key)) for key in wanted}
+
+
+def extract_image_results(log: str | Path | Iterable[str]) -> dict[str, Found]:
     """Every ``<image>\\t<json>`` line of a log (for creating a results file): the key is the
     basename of the last word before the last tab; the first occurrence of a key wins."""
     found: dict[str, Found] = {}
-    for lineno, line in enumerate(log_text.splitlines(), start=1):
+    for lineno, line in enumerate(log_lines(log), start=1):
         head, sep, tail = line.rpartition("\t")
         words = head.split()
         if not sep or not words:

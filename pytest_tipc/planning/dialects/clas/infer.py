@@ -6,27 +6,11 @@ from dataclasses import dataclass
 
 from pytest_tipc.model.cells import Cell, Step, infer_cell
 from pytest_tipc.model.config import TipcConfig, set_param
-from pytest_tipc.planning.dialects.common import words
+from pytest_tipc.planning.dialects.bash import bash_list as bash_list
+from pytest_tipc.planning.dialects.bash import eval_words as eval_words
 
 CPU_VALUES = ("False", "cpu")
 GPU_VALUES = ("True", "gpu")
-
-
-def bash_list(value: str) -> list[str]:
-    """A ``|`` list as ``for x in ${list[*]}`` sees it with ``IFS='|'``: inner empty items stay,
-    one trailing empty item (and an empty string) disappears."""
-    if value == "":
-        return []
-    items = value.split("|")
-    if items[-1] == "":
-        items.pop()
-    return items
-
-
-def eval_words(command: str) -> list[str]:
-    """argv of ``eval $command`` while ``IFS='|'``: each ``|`` splits the unquoted expansion, so it
-    becomes a plain word separator before eval re-parses the text."""
-    return words(command.replace("|", " "))
 
 
 def status_line(model_name: str, command: str, log_path: str) -> str:

@@ -11,22 +11,22 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Optional
 
-from pytest_tipc.model.cells import Cell, Expect, Launch, Plan, Step, train_cell
+from pytest_tipc.model.cells import Cell, Expect, Plan, Step, train_cell
 from pytest_tipc.model.config import MODES, T51, TRAIN_MODES, ConfigError, Line, TipcConfig, set_param
+from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.planning.dialects.bash import bash_list, eval_words
 from pytest_tipc.planning.dialects.clas.infer import (
     InferRun,
-    bash_list,
-    eval_words,
     inference_cells,
     status_line,
 )
 from pytest_tipc.planning.dialects.clas.quant import plan_kl_quant
-from pytest_tipc.planning.dialects.common import GpuEntry, classify_gpu, words
+from pytest_tipc.planning.dialects.common import after_env, launch_of
+from pytest_tipc.planning.validate import validate
 
 DIALECT = "clas"
 # Non-blank positions whose key every real Clas config carries; a different key there means the
 # positional block is shifted and the harness would run garbage.
-ANCHORS = {3: "python", 4: "gpu_list", 15: "trainer", 24: "eval", 40: "inference"}
 LOG_RANKS = "-o Global.log_ranks=0,1,2,3,4,5,6,7"
 PRINT_MEM = "-o Global.print_mem_info=True"
 # Models whose checkpoints live under <save_log>/RecModel instead of <save_log>/<model_name>.
@@ -53,12 +53,7 @@ def check_shape(config: TipcConfig) -> None:
         raise ConfigError(config.path, 0, "a 51-line PaddleClas train_infer_python config",
                           f"a {config.layout} layout ({len(config)} non-blank lines)",
                           "use the PaddleClas T51 template (test_tipc/configs/*/*_train_infer_python.txt)")
-    for position, key in ANCHORS.items():
-        line = config.line(position)
-        if line.key.strip() != key:
-            raise ConfigError(config.path, line.lineno, f"`{key}:` at non-blank line {position}",
-                              f"`{line.text}`",
-                              "a line is missing or extra above it; restore the T51 line order")
+    validate(config, DIALECT)
 
 
 def amp_flags(autocast: str) -> str:
@@ -151,22 +146,20 @@ def train_step(config: TipcConfig, loop: Loop, paths: Paths, cuda: str | None) -
     set_params1 = set_param(line13.key, line13.value)
     amp = amp_flags(loop.autocast)
     gpus, launch = loop.entry.gpus, None
-    prefix = len(words(python))
     if len(gpus) <= 2:  # `${#gpu} -le 2`: CPU or one card
         parts = [python, loop.trainer.run_train, set_use_gpu, set_save, set_epoch, set_pretrain, amp,
                  set_batch, set_params1, PRINT_MEM, ""]
     elif loop.entry.kind != "nodes":
-        parts = [python, "-m paddle.distributed.launch", f"--devices={gpus}", loop.trainer.run_train,
+        launcher = f"{python} -m paddle.distributed.launch --devices={gpus}"
+        parts = [launcher, loop.trainer.run_train,
                  set_use_gpu, set_save, set_epoch, set_pretrain, amp, set_batch, set_params1, PRINT_MEM,
                  LOG_RANKS]
-        launch = Launch(devices=gpus, argv_index=prefix, script_index=prefix + 3)
+        launch = launch_of(python, launcher, loop.entry)
     else:  # multi-node: pretrain comes before epoch here
-        ips = loop.entry.ips
-        parts = [python, "-m paddle.distributed.launch", f"--ips={ips}", f"--devices={gpus}",
-                 loop.trainer.run_train, set_use_gpu, set_save, set_pretrain, set_epoch, amp, set_batch,
-                 set_params1, PRINT_MEM, LOG_RANKS]
-        launch = Launch(devices=gpus, ips=tuple(ips.split(",")), argv_index=prefix,
-                        script_index=prefix + 4)
+        launcher = f"{python} -m paddle.distributed.launch --ips={loop.entry.ips} --devices={gpus}"
+        parts = [launcher, loop.trainer.run_train, set_use_gpu, set_save, set_pretrain, set_epoch, amp,
+                 set_batch, set_params1, PRINT_MEM, LOG_RANKS]
+        launch = launch_of(python, launcher, loop.entry)
     command = " ".join(parts)
     return Step(
         kind="train", argv=tuple(eval_words(command)), env=(("CUDA_VISIBLE_DEVICES", cuda),),
@@ -206,9 +199,8 @@ def plan_training(config: TipcConfig, mode: str, log_path: str, log_rel: str) ->
     cells: list[Cell] = []
     cuda: str | None = None  # CUDA_VISIBLE_DEVICES in the harness's shell; starts unset
     for raw_entry in bash_list(config.value(4)):
-        entry = classify_gpu(raw_entry)
+        entry = GpuEntry.parse(raw_entry)
         # what `eval $env` exports before inference; None = leave the variable as it is
-        infer_env = {"single": entry.gpus, "multi": entry.gpus.split(",")[0]}.get(entry.kind)
         if entry.kind == "single":
             cuda = entry.gpus  # exported once, before the autocast/trainer loops
         for autocast in bash_list(config.value(6)):
@@ -234,8 +226,7 @@ def plan_training(config: TipcConfig, mode: str, log_path: str, log_rel: str) ->
                                   trainer=name, steps=steps, lineno=trainer_line.lineno)
                 cells.append(cell)
                 if exported:
-                    if infer_env is not None:
-                        cuda = infer_env
+                    cuda = after_env(entry, cuda)
                     # the train modes infer on line 48's data too; line 12 (train_infer_img_dir) is unused
                     run = InferRun(python=config.python, script=config.value(40), model_dir=paths.save_log,
                                    log_dir=log_path, img_dir=config.value(48), gpu=entry.gpus,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pytest_tipc.model.cells import Cell, Expect, Step, model_cell
 from pytest_tipc.model.config import ConfigError, TipcConfig
+from pytest_tipc.planning.dialects.bash import words
 from pytest_tipc.planning.dialects.clas.infer import InferRun, inference_cells, status_line
-from pytest_tipc.planning.dialects.common import words
 
 QUANT_DIR = "quant_post_static_model"
 QUANT_ANCHORS = {34: "kl_quant", 37: "infer_model"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pytest_tipc.model.cells import Cell, Expect, Step, infer_cell, model_cell
 from pytest_tipc.model.config import ConfigError, TipcConfig, set_param
-from pytest_tipc.planning.dialects.common import words
+from pytest_tipc.planning.dialects.bash import words
 from pytest_tipc.planning.dialects.det.rows import ExportRows, InferRows, infer_rows, status
 
 

@@ -3,11 +3,10 @@ layout) and ``test_tipc/test_ptq_inference_python.sh`` (``*_train_ptq_infer_pyth
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_tipc.model.cells import Cell, Expect, Launch, Plan, Step, train_cell
+from pytest_tipc.model.cells import Cell, Expect, Plan, Step, train_cell
 from pytest_tipc.model.config import (
     EMPTY,
     MODES,
@@ -19,21 +18,22 @@ from pytest_tipc.model.config import (
     TipcConfig,
     set_param,
 )
-from pytest_tipc.planning.dialects.common import GpuEntry, classify_gpu, words
+from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.planning.dialects.bash import grep_w, mode_value, words
+from pytest_tipc.planning.dialects.common import after_env, launch_of
 from pytest_tipc.planning.dialects.det.infer import infer_cells, whole_infer_cells
 from pytest_tipc.planning.dialects.det.ptq import ptq_cells
 from pytest_tipc.planning.dialects.det.rows import (
     ExportRows,
-    expect_key,
     export_rows,
     ifs_split,
     infer_rows,
-    mode_value,
     status,
 )
+from pytest_tipc.planning.validate import validate
 
 EXT_OP_DIR = "ppdet/modeling/transformers/ext_op"
-TO_STATIC_BANNER = re.compile(r"(?<!\w)to_static_train_benchmark_params(?!\w)")
+TO_STATIC_BANNER = "to_static_train_benchmark_params"
 
 
 def plan(config: TipcConfig, mode: str, root: Path) -> Plan:
@@ -48,9 +48,7 @@ def plan(config: TipcConfig, mode: str, root: Path) -> Plan:
         found = "an empty file" if config.layout == EMPTY else f"the {config.layout} layout"
         raise ConfigError(config.path, 0, "a 51-row PaddleDetection train/infer config or a ptq_params config",
                           found, "use a PaddleDetection test_tipc config, or pick the dialect for this layout")
-    expect_key(config, 15, "trainer", "restore the row layout: row 15 is `trainer:norm_train|pact_train|…`")
-    expect_key(config, 38, "infer_mode", "restore the row layout: row 38 is `infer_mode:norm|kl_quant|…`")
-    expect_key(config, 40, "inference", "restore the row layout: row 40 is `inference:<infer script>`")
+    validate(config, "det")
     model_name = config.line(2).full_value
     log_dir = f"./test_tipc/output/{model_name}/{mode}"
     exports = export_rows(config)
@@ -90,7 +88,7 @@ class TrainPlanner:
         cells: list[Cell] = []
         cuda: str | None = None  # CUDA_VISIBLE_DEVICES as the harness has exported it so far
         for entry in ifs_split(self.value(4)):
-            gpu = classify_gpu(entry)
+            gpu = GpuEntry.parse(entry)
             if gpu.kind == "single":  # exported at once, and again before inference
                 cuda = gpu.gpus
             for autocast in ifs_split(self.value(6)):
@@ -106,8 +104,7 @@ class TrainPlanner:
                     cell, infer = self.train_cell(gpu, entry, autocast, trainer_name, trainer, cuda)
                     cells.append(cell)
                     if infer is not None:
-                        if gpu.kind in ("single", "multi"):  # `eval $env`; -1 and ips;gpus export nothing
-                            cuda = gpu.gpus.split(",")[0]
+                        cuda = after_env(gpu, cuda)  # `eval $env`; -1 and ips;gpus export nothing
                         cells += infer_cells(
                             self.infer, parent=cell, model_name=self.model_name, python=self.python,
                             model_dir=infer, log_dir=self.log_dir, img_dir=self.value(12), quant=trainer.quant,
@@ -138,7 +135,7 @@ class TrainPlanner:
     def to_static_row(self) -> Line | None:
         """``grep -n -w`` finds the banner's physical line L; the harness then reads ``lines[L]``,
         the (L+1)-th non-blank line."""
-        hits = [n for n, text in enumerate(self.config.raw_lines, start=1) if TO_STATIC_BANNER.search(text)]
+        hits = grep_w(self.config.raw_lines, TO_STATIC_BANNER)
         if len(hits) != 1:  # none, or several (bash then fails on the subscript): no to_static trainer
             return None
         row = self.config.line(hits[0] + 1)
@@ -159,25 +156,25 @@ class TrainPlanner:
         use_gpu = "False" if gpu.kind == "cpu" else self.value(5)  # the whole row-5 value, not index-aligned
         set_use_gpu = set_param(config.key(5), use_gpu)
         set_filename = set_param("filename", self.model_name)
+        bench = self.mode == "benchmark_train"  # benchmark_train.sh's nested run: no shuffle, CE mode
+        shuffle, enable_ce = ("TrainReader.shuffle=False", "--enable_ce=True") if bench else (" ", " ")
         tail = " ".join((
             set_use_gpu, set_param(config.key(8), save_log),
-            set_param(config.key(7), mode_value(config.line(7), self.mode)),
+            set_param(config.key(7), mode_value(config.line(7).value, self.mode)),
             set_param(config.key(10), self.value(10)),
-            set_param(config.key(9), mode_value(config.line(9), self.mode)),
-            set_filename, " ", amp[0], " ", amp[1], trainer.to_static,  # " " = shuffle / enable_ce (benchmark only)
+            set_param(config.key(9), mode_value(config.line(9).value, self.mode)),
+            set_filename, shuffle, amp[0], enable_ce, amp[1], trainer.to_static,
             set_param(config.key(13), self.value(13)),
         ))
         launch = None
         if gpu.kind in ("cpu", "single"):
             command = f"{py} {trainer.run_train} LearningRate.base_lr=0.0001 log_iter=1 {tail}"
         else:
-            start = len(words(py))
             launcher = f"{py} -m paddle.distributed.launch --gpus={gpu.gpus}"
             if gpu.kind == "nodes":
                 launcher = f"{py} -m paddle.distributed.launch --ips={gpu.ips} --gpus={gpu.gpus}"
             command = f"{launcher} {trainer.run_train} log_iter=1 {tail}"
-            launch = Launch(devices=gpu.gpus, ips=tuple(gpu.ips.split(",")) if gpu.kind == "nodes" else (),
-                            argv_index=start, script_index=len(words(launcher)))
+            launch = launch_of(py, launcher, gpu)
         weights = f"{save_log}/{self.model_name}/{self.value(11)}"
         train_log = f"{self.log_dir}/{run_name}.log"
         steps: list[Step] = []

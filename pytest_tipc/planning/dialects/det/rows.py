@@ -9,26 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_tipc.model.config import ConfigError, Line, TipcConfig
-
-
-def ifs_split(text: str, sep: str = "|") -> list[str]:
-    """Fields of an unquoted ``${list}`` under ``IFS=sep``: empty text gives no field and a
-    trailing separator adds no empty field (bash), while inner empty fields stay."""
-    if not text:
-        return []
-    fields = text.split(sep)
-    if fields[-1] == "":
-        fields.pop()
-    return fields
-
-
-def mode_value(line: Line, mode: str) -> str:
-    """``func_parser_params``: the value of the ``<mode>=<value>`` item between the 1st and 2nd colon."""
-    for item in ifs_split(line.value):
-        parts = ifs_split(item, "=")
-        if parts and parts[0] == mode:
-            return parts[1] if len(parts) > 1 else ""
-    return ""
+from pytest_tipc.planning.dialects.bash import ifs_split as ifs_split
 
 
 def status(model_name: str, command: str, log_path: str) -> str:

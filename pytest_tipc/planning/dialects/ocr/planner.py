@@ -12,19 +12,18 @@ from pathlib import Path
 
 from pytest_tipc.model.cells import Cell, Expect, Plan, Step, model_cell, train_cell
 from pytest_tipc.model.config import EMPTY, PTQ20, TRAIN_MODES, ConfigError, TipcConfig, set_param
+from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.planning.dialects.bash import at, bash_list
 from pytest_tipc.planning.dialects.ocr import ptq as ocr_ptq
 from pytest_tipc.planning.dialects.template.core import (
     AMP_FLAGS,
     EMPTY_REASON,
-    GpuSlot,
     Rows,
     TrainerChoice,
     TrainParams,
-    at,
-    bash_list,
+    after_env,
     check_t51_shape,
     checkpoint_expect,
-    gpu_slot,
     join,
     launch_of,
     launch_prefix,
@@ -73,7 +72,7 @@ class _Train:
     def cells(self) -> list[Cell]:
         rows, cells = self.rows, []
         for index, entry in enumerate(bash_list(rows.value(4))):
-            slot = gpu_slot(entry)
+            slot = GpuEntry.parse(entry)
             use_gpu = set_param(rows.key(5), at(self.params.use_gpu_values, index))
             for autocast in bash_list(rows.value(6)):
                 for trainer in bash_list(rows.value(15)):
@@ -82,27 +81,28 @@ class _Train:
                         cells += self._iteration(slot, autocast, trainer, choice, use_gpu)
         return cells
 
-    def _iteration(self, slot: GpuSlot, autocast: str, trainer: str, choice: TrainerChoice,
+    def _iteration(self, slot: GpuEntry, autocast: str, trainer: str, choice: TrainerChoice,
                    use_gpu: str) -> list[Cell]:
         rows, p, model = self.rows, self.params, self.params.model
         save_log = save_log_name(self.log_dir, trainer, slot, autocast)
-        stem = f"{self.log_dir}/{trainer}_gpus_{slot.gpus}_autocast_{autocast}_nodes_{slot.nodes}"
+        stem = f"{self.log_dir}/{trainer}_gpus_{slot.gpus}_autocast_{autocast}_nodes_{slot.nnodes}"
         checkpoint = f"{save_log}/{p.train_model_name}"
         runs_eval = sh_test(p.eval_py, "!=", "null")
         runs_export = sh_test(choice.run_export, "!=", "null")
         prefix = launch_prefix(p.python, slot)
         save_model = set_param(rows.key(8), save_log)
         # the multi-node form swaps pretrain and epoch; OCR appends AMP flags, never the autocast key
-        order = (p.pretrain, p.epoch) if slot.nodes > 1 else (p.epoch, p.pretrain)
+        order = (p.pretrain, p.epoch) if slot.nnodes > 1 else (p.epoch, p.pretrain)
         amp = AMP_FLAGS if sh_test(autocast, "=", "amp") else " "
-        command = join(prefix, choice.run_train, use_gpu, save_model, *order, p.batch, p.param1, amp)
+        # the AMP flags come before train_param1 (benchmark_train's profiler option shows it)
+        command = join(prefix, choice.run_train, use_gpu, save_model, *order, p.batch, amp, p.param1)
         # the status reported is that of the `cat <save_log>/train.log >> <save_log>.log` that follows
         steps: list[Step] = [shell_step(
             "train", command, cuda=self.cuda, log=f"{save_log}.log",
             status=ocr_status(model, command, f"{save_log}.log"), launch=launch_of(p.python, slot, prefix),
             expects=checkpoint_expect(checkpoint) if runs_eval or runs_export else ())]
         if runs_eval:
-            self.cuda = slot.after_env(self.cuda)  # `eval ${env}` right before eval
+            self.cuda = after_env(slot, self.cuda)  # `eval ${env}` right before eval
             log = f"{stem}_eval.log"
             text = join(p.python, p.eval_py, set_param(rows.key(10), checkpoint), use_gpu, p.eval_param1)
             steps.append(shell_step("eval", text, cuda=self.cuda, log=log,
@@ -115,11 +115,11 @@ class _Train:
             steps.append(shell_step("export", text, cuda=self.cuda, log=log,
                                     status=ocr_status(model, redirected(text, log), log),
                                     expects=(Expect("inference_model", model_dir),)))
-        cell = train_cell(model=model, mode=self.mode, gpus=slot.entry, autocast=autocast, trainer=trainer,
+        cell = train_cell(model=model, mode=self.mode, gpus=slot.raw, autocast=autocast, trainer=trainer,
                           steps=steps, lineno=rows.lineno(15))
         if not runs_export:  # no inference, and no `unset`: the exported device leaks into the next run
             return [cell]
-        self.cuda = slot.after_env(self.cuda)
+        self.cuda = after_env(slot, self.cuda)
         runs = infer_runs(self.infer_keys, style="ocr", python=p.python, model_dir=model_dir,
                           log_dir=self.log_dir, img_dir=p.train_img_dir, quant=str(choice.quant),
                           gpu_tag=slot.gpus)

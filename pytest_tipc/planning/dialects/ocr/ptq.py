@@ -12,10 +12,9 @@ from pathlib import Path
 
 from pytest_tipc.model.cells import Cell, Expect, Plan, model_cell
 from pytest_tipc.model.config import ConfigError, TipcConfig, set_param
+from pytest_tipc.planning.dialects.bash import at, bash_list
 from pytest_tipc.planning.dialects.template.core import (
     Rows,
-    at,
-    bash_list,
     join,
     ocr_status,
     redirected,

@@ -14,21 +14,22 @@ from pathlib import Path
 
 from pytest_tipc.model.cells import Cell, Expect, Plan, Step, infer_cell, model_cell, train_cell
 from pytest_tipc.model.config import EMPTY, PTQ20, S32, TRAIN_MODES, ConfigError, TipcConfig, set_param
+from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.planning.dialects.bash import bash_list, mode_value
 from pytest_tipc.planning.dialects.template.core import (
     EMPTY_REASON,
     Rows,
-    bash_list,
+    after_env,
     checkpoint_expect,
-    gpu_slot,
     join,
     launch_of,
     launch_prefix,
-    mode_param,
     redirected,
     s32_status,
     sh_test,
     shell_step,
 )
+from pytest_tipc.planning.validate import validate
 
 DIALECT = "s32"
 PTQ_MODES = ("whole_infer", "klquant_whole_infer")
@@ -43,11 +44,7 @@ def plan(config: TipcConfig, mode: str, root: Path) -> Plan:
         raise ConfigError(config.path, 0, "a 32-line Step6 config (trainer row at position 13)",
                           f"a {config.layout} layout", "use the template or ocr dialect for 51-line configs")
     rows = Rows(config, window=32)
-    for position, banner in ((16, "eval_params"), (19, "infer_params")):
-        if not rows.line(position).text.startswith("==="):
-            raise ConfigError(config.path, rows.lineno(position), f"the ==={banner}=== banner at position "
-                              f"{position}", repr(rows.line(position).text),
-                              "add or remove rows above it so that every row keeps its 32-line position")
+    validate(config, DIALECT)
     log_dir = f"./test_tipc/output/{rows.value(2)}/{mode}"
     if mode in TRAIN_MODES:
         cells = _train_cells(rows, mode, log_dir)
@@ -86,21 +83,21 @@ def _infer_cells(rows: Rows, script: int, parent: Cell, *, model_dir: str, img_d
 
 def _train_cells(rows: Rows, mode: str, log_dir: str) -> list[Cell]:
     model, python = rows.value(2), rows.value(3)
-    epoch = set_param(rows.key(6), mode_param(rows.value(6), mode))
-    batch = set_param(rows.key(8), mode_param(rows.value(8), mode))
+    epoch = set_param(rows.key(6), mode_value(rows.value(6), mode))
+    batch = set_param(rows.key(8), mode_value(rows.value(8), mode))
     pretrain = set_param(rows.key(9), rows.value(9))
     run_train, eval_py, run_export = rows.value(14), rows.value(17), rows.value(22)
     runs_eval, runs_export = sh_test(eval_py, "!=", "null"), sh_test(run_export, "!=", "null")
     cells: list[Cell] = []
     cuda: str | None = None  # as the harness leaves CUDA_VISIBLE_DEVICES between commands
     for entry in bash_list(rows.value(4)):
-        slot = gpu_slot(entry, nodes_export_first_card=True)  # Step6 exports the first card for fleet too
+        slot = GpuEntry.parse(entry)
         for trainer in bash_list(rows.value(13)):
             if sh_test(run_train, "=", "null"):
                 continue
             # autocast only names the run: the AMP flags are part of the amp_train command itself
             autocast = "True" if trainer == "amp_train" else "False"
-            stem = f"{log_dir}/{trainer}_gpus_{slot.gpus}_autocast_{autocast}_nodes_{slot.nodes}"
+            stem = f"{log_dir}/{trainer}_gpus_{slot.gpus}_autocast_{autocast}_nodes_{slot.nnodes}"
             save_dir = f"{stem}.log"  # the output *directory* ends in .log
             prefix = launch_prefix(python, slot)
             command = join(prefix, run_train, set_param(rows.key(7), save_dir), epoch, pretrain, batch)
@@ -110,7 +107,7 @@ def _train_cells(rows: Rows, mode: str, log_dir: str) -> list[Cell]:
                 launch=launch_of(python, slot, prefix),
                 expects=checkpoint_expect(checkpoint) if runs_eval or runs_export else ())]
             if runs_eval:
-                cuda = slot.after_env(cuda)
+                cuda = after_env(slot, cuda, nodes_too=True)  # Step6 exports the first card for fleet too
                 log = f"{stem}_eval.log"
                 text = join(python, eval_py, set_param(rows.key(9), checkpoint))
                 steps.append(shell_step("eval", text, cuda=cuda, log=log,
@@ -126,7 +123,7 @@ def _train_cells(rows: Rows, mode: str, log_dir: str) -> list[Cell]:
                               steps=steps, lineno=rows.lineno(13))
             cells.append(cell)
             if runs_export:
-                cuda = slot.after_env(cuda)
+                cuda = after_env(slot, cuda, nodes_too=True)  # Step6 exports the first card for fleet too
                 # train_infer_img_dir is never assigned in the Step6 script: no --img-path in train modes
                 cells += _infer_cells(rows, 27, cell, model_dir=save_dir, img_dir="", log_dir=log_dir,
                                       cuda=cuda, quant=False)

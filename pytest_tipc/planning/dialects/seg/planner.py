@@ -14,15 +14,14 @@ from pathlib import Path
 
 from pytest_tipc.model.cells import Cell, Expect, Plan, Step, model_cell
 from pytest_tipc.model.config import MODES, PTQ20, TRAIN_MODES, ConfigError, TipcConfig
+from pytest_tipc.planning.dialects.bash import at, dirname
 from pytest_tipc.planning.dialects.seg.infer import InferRows, InferRun, panoptic_matrix, seg_matrix
 from pytest_tipc.planning.dialects.seg.ptq import plan_ptq
 from pytest_tipc.planning.dialects.seg.steps import (
     CONTRIB_STATUS,
     SEG_STATUS,
-    bash_dirname,
     cuda_env,
     ifs_split,
-    item,
     make_step,
     param,
     runs,
@@ -110,10 +109,10 @@ def _whole_infer(config: TipcConfig, mode: str, flavour: Flavour, log_path: str)
     env = cuda_env(None)  # no GPU id argument: CUDA_VISIBLE_DEVICES stays unset
     cells: list[Cell] = []
     for index, infer_model in enumerate(ifs_split(models_line.value)):
-        export = item(exports, index)
+        export = at(exports, index)
         steps: list[Step] = []
         if runs(export):
-            save_dir = bash_dirname(infer_model)
+            save_dir = dirname(infer_model)
             command = text(python, export, param(config.key(29), infer_model), param(config.key(28), save_dir))
             log = f"{log_path}/whole_infer_export_{index}.log"
             steps.append(make_step("export", command, env=env, log=log,
@@ -121,7 +120,7 @@ def _whole_infer(config: TipcConfig, mode: str, flavour: Flavour, log_path: str)
                                    status=flavour.status.line(model, shown(command), log)))
         else:
             save_dir = infer_model
-        flag = item(quants, index)
+        flag = at(quants, index)
         parent = model_cell(model=model, mode=mode, index=index, infer_model=infer_model, steps=steps,
                             lineno=models_line.lineno, quant=flag == "True")
         run = InferRun(python, model, parent, save_dir, config.value(48), log_path, env, flavour.status, flag)
@@ -138,7 +137,7 @@ def _panoptic_whole_infer(config: TipcConfig, mode: str, log_path: str) -> list[
     exports = ifs_split(config.value(52))
     cells: list[Cell] = []
     for index, infer_model in enumerate(ifs_split(models_line.value)):
-        if runs(item(exports, index)):
+        if runs(at(exports, index)):
             line = config.line(52)
             raise ConfigError(config.path, line.lineno, "infer_export:null (PanopticSeg's whole_infer export "
                               "has no script and no weights)", repr(line.value),

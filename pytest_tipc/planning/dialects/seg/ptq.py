@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pytest_tipc.model.cells import Cell, Expect, Step, infer_cell, model_cell
 from pytest_tipc.model.config import ConfigError, TipcConfig
+from pytest_tipc.planning.dialects.bash import dirname
 from pytest_tipc.planning.dialects.seg.steps import (
     SEG_STATUS,
-    bash_dirname,
     cuda_env,
     ifs_split,
     make_step,
@@ -43,7 +43,7 @@ def plan_ptq(config: TipcConfig, mode: str, log_path: str) -> list[Cell]:
                      param(config.key(7), config.value(7)), param(config.key(6), config.value(6)))
     log = f"{log_path}/export.log"
     quant_model = config.value(18)
-    expects = (Expect("inference_model", bash_dirname(quant_model)),) if quant_model.strip() else ()
+    expects = (Expect("inference_model", dirname(quant_model)),) if quant_model.strip() else ()
     quant = make_step("quant", quant_cmd, env=env, log=log, expects=expects,
                       status=SEG_STATUS.line(model, shown(quant_cmd), log))
     parent = model_cell(model=model, mode=mode, index=0, infer_model=config.value(5), steps=(quant,),

@@ -6,41 +6,23 @@ from dataclasses import dataclass
 
 from pytest_tipc.model.cells import Expect, Launch, PathChoice, Step, StepKind
 from pytest_tipc.model.config import set_param
-from pytest_tipc.planning.dialects.common import GpuEntry, words
+from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.planning.dialects.bash import ifs_split as _ifs_split
+from pytest_tipc.planning.dialects.bash import words
+from pytest_tipc.planning.dialects.common import launch_of
 
 ENV = tuple[tuple[str, "str | None"], ...]
 
 
 def ifs_split(value: str, sep: str = "|") -> list[str]:
-    """Words of an unquoted ``${list[*]}`` under ``IFS=sep``: empty gives none, and a trailing
-    separator adds no empty field (unlike ``str.split``)."""
-    if value.strip() == "":
-        return []
-    fields = value.split(sep)
-    if fields and fields[-1] == "":
-        fields.pop()
-    return [field.strip() for field in fields]
-
-
-def item(values: list[str], index: int) -> str:
-    """``${array[index]}``: empty past the end."""
-    return values[index] if index < len(values) else ""
+    """:func:`~pytest_tipc.planning.dialects.bash.ifs_split` as the Seg planners read rows: a blank
+    value is empty and each field is stripped."""
+    return _ifs_split(value, sep, strip=True)
 
 
 def runs(script: str) -> bool:
     """The harness skips a stage whose command is ``null`` (or empty)."""
     return script.strip() not in ("null", "")
-
-
-def bash_dirname(path: str) -> str:
-    """``dirname`` as coreutils computes it (``a/b/`` → ``a``, ``x`` → ``.``)."""
-    stripped = path.rstrip("/")
-    if stripped == "":
-        return "/" if path.startswith("/") else "."
-    if "/" not in stripped:
-        return "."
-    head = stripped.rsplit("/", 1)[0].rstrip("/")
-    return head or "/"
 
 
 def text(*parts: str) -> str:
@@ -88,8 +70,9 @@ def launch_prefix(python: str, entry: GpuEntry) -> tuple[str, Launch | None]:
         return python, None
     if entry.kind == "nodes":
         prefix = f"{python} -m paddle.distributed.launch --ips={entry.ips} --devices={entry.gpus}"
-        return prefix, Launch(devices=entry.gpus, ips=tuple(entry.ips.split(",")), argv_index=1, script_index=5)
-    return f"{python} -m paddle.distributed.launch --devices={entry.gpus}", Launch(devices=entry.gpus, script_index=4)
+    else:
+        prefix = f"{python} -m paddle.distributed.launch --devices={entry.gpus}"
+    return prefix, launch_of(python, prefix, entry)
 
 
 def save_dir_name(log_path: str, trainer: str, entry: GpuEntry, autocast: str) -> str:

@@ -6,14 +6,15 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from pytest_tipc.model.cells import Cell, Expect, PathChoice, train_cell
-from pytest_tipc.model.config import ConfigError, TipcConfig, mode_value
-from pytest_tipc.planning.dialects.common import GpuEntry, classify_gpu
+from pytest_tipc.model.config import ConfigError, TipcConfig
+from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.planning.dialects.bash import at, mode_value
+from pytest_tipc.planning.dialects.common import after_env
 from pytest_tipc.planning.dialects.seg.infer import InferRows, InferRun
 from pytest_tipc.planning.dialects.seg.steps import (
     Status,
     cuda_env,
     ifs_split,
-    item,
     launch_prefix,
     make_step,
     param,
@@ -117,8 +118,8 @@ class _TrainPlanner:
         config, cells = self.config, []
         use_gpu_values = ifs_split(config.value(5))
         for index, raw_gpu in enumerate(ifs_split(config.value(4))):
-            entry = classify_gpu(raw_gpu)
-            use_gpu = self.param(5, item(use_gpu_values, index))  # aligned with gpu_list by index
+            entry = GpuEntry.parse(raw_gpu)
+            use_gpu = self.param(5, at(use_gpu_values, index))  # aligned with gpu_list by index
             if entry.kind == "single":
                 self.devices = entry.gpus
             elif entry.kind in ("multi", "nodes"):
@@ -181,8 +182,7 @@ class _TrainPlanner:
                           steps=steps, lineno=self.trainer_line.lineno)
         if not runs(run_export):
             return [cell]
-        if entry.kind in ("single", "multi"):  # `eval $env`: one card, or the first of several
-            self.devices = entry.gpus.split(",")[0]
+        self.devices = after_env(entry, self.devices)  # `eval $env`: one card, or the first of several
         inference_dir = config.value(rows.inference_dir) if rows.inference_dir else ""
         # Seg quirk: a banner on the inference_dir row parses as "", so the model dir gets a trailing "/".
         infer_dir = model_dir if inference_dir in ("null", "##") else f"{model_dir}/{inference_dir}"

@@ -9,12 +9,17 @@ docs template use them directly; other T51 dialects can import them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pytest_tipc.model.cells import Expect, Launch, Step, StepKind
 from pytest_tipc.model.config import T51, ConfigError, Line, TipcConfig, set_param
-from pytest_tipc.planning.dialects.common import classify_gpu, words
+from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.planning.dialects.bash import at as at
+from pytest_tipc.planning.dialects.bash import bash_list as bash_list
+from pytest_tipc.planning.dialects.bash import mode_value, words
+from pytest_tipc.planning.dialects.common import after_env as after_env
+from pytest_tipc.planning.dialects.common import launch_of as _launch_of
+from pytest_tipc.planning.validate import validate
 
 AMP_FLAGS = "Global.use_amp=True Global.scale_loss=1024.0 Global.use_dynamic_loss_scaling=True"
 EMPTY_REASON = "the config file is empty: the upstream harness runs nothing"
@@ -49,21 +54,6 @@ class Rows:
         return len(self._lines)
 
 
-def bash_list(value: str, sep: str = "|") -> list[str]:
-    """Words of ``$value`` under ``IFS=sep``: empty inner fields survive, one trailing one does not."""
-    if value == "":
-        return []
-    parts = value.split(sep)
-    if parts[-1] == "":
-        parts.pop()
-    return parts
-
-
-def at(items: Sequence[str], index: int) -> str:
-    """``${array[index]}``: an empty string past the end."""
-    return items[index] if 0 <= index < len(items) else ""
-
-
 def sh_test(left: str, op: str, right: str, *, left_quoted: bool = False, right_quoted: bool = True) -> bool:
     """``[ $left = "right" ]`` (or ``!=``) as bash evaluates it.
 
@@ -78,24 +68,6 @@ def sh_test(left: str, op: str, right: str, *, left_quoted: bool = False, right_
     return len(args) == 1
 
 
-def mode_param(value: str, mode: str) -> str:
-    """``func_parser_params``: the ``mode=v`` entry of ``m1=v1|m2=v2`` (only up to a second ``=``)."""
-    for item in bash_list(value):
-        fields = bash_list(item, "=")
-        if at(fields, 0) == mode:
-            return at(fields, 1)
-    return ""
-
-
-def posix_dirname(path: str) -> str:
-    """``dirname`` (coreutils): ``null`` → ``.``, ``./a/b/`` → ``./a``."""
-    stripped = path.rstrip("/")
-    if not stripped:
-        return "/" if path else "."
-    head = stripped.rsplit("/", 1)[0] if "/" in stripped else "."
-    return head.rstrip("/") or "/"
-
-
 def join(*parts: str) -> str:
     """A command string as the harness concatenates it (empty ``set_*`` pieces are ``" "``)."""
     return " ".join(parts)
@@ -106,73 +78,23 @@ def redirected(command: str, log: str) -> str:
     return f"{command} > {log} 2>&1 "
 
 
-@dataclass(frozen=True)
-class GpuSlot:
-    """One ``gpu_list`` entry, planned.
-
-    ``gpus`` is the card list as the harness spells it in paths (the part after ``;`` for
-    multi-node entries); ``export`` is the CUDA_VISIBLE_DEVICES value its ``eval $env`` exports,
-    or None when ``env`` is empty (CPU ``-1``, multi-node), leaving the variable as it was.
-    """
-
-    entry: str
-    gpus: str
-    ips_text: str = ""
-    export: str | None = None
-
-    @property
-    def ips(self) -> tuple[str, ...]:
-        return tuple(self.ips_text.split(",")) if self.ips_text else ()
-
-    @property
-    def nodes(self) -> int:
-        return max(1, len(self.ips))
-
-    @property
-    def launched(self) -> bool:
-        return self.nodes > 1 or len(self.gpus.split(",")) > 1
-
-    def after_env(self, cuda: str | None) -> str | None:
-        """CUDA_VISIBLE_DEVICES after ``eval $env``: an empty env (CPU, multi-node) changes nothing."""
-        return self.export if self.export is not None else cuda
-
-
-def gpu_slot(entry: str, *, nodes_export_first_card: bool = False) -> GpuSlot:
-    """Classify an entry; multi-node is decided by counting IPs, not by ``${#ips} -le 15`` (deviation)."""
-    info = classify_gpu(entry)
-    if info.kind == "cpu":
-        return GpuSlot(entry, entry)
-    first = info.gpus.split(",")[0]
-    if info.kind == "nodes":
-        return GpuSlot(entry, info.gpus, info.ips, first if nodes_export_first_card else None)
-    # a one-IP "ip;cards" entry trains on one node
-    return GpuSlot(entry, info.gpus, "", first)
-
-
-def launch_prefix(python: str, slot: GpuSlot, devices_flag: str = "--gpus") -> str:
+def launch_prefix(python: str, slot: GpuEntry, devices_flag: str = "--gpus") -> str:
     """``python`` or ``python -m paddle.distributed.launch [--ips=..] --gpus=..``."""
-    if slot.nodes > 1:
-        return f"{python} -m paddle.distributed.launch --ips={slot.ips_text} {devices_flag}={slot.gpus}"
+    if slot.nnodes > 1:
+        return f"{python} -m paddle.distributed.launch --ips={slot.ips} {devices_flag}={slot.gpus}"
     if slot.launched:
         return f"{python} -m paddle.distributed.launch {devices_flag}={slot.gpus}"
     return python
 
 
-def launch_of(python: str, slot: GpuSlot, prefix: str) -> Launch | None:
-    if not slot.launched:
-        return None
-    return Launch(
-        devices=slot.gpus,
-        ips=slot.ips if slot.nodes > 1 else (),
-        argv_index=len(words(python)),
-        script_index=len(words(prefix)),
-    )
+def launch_of(python: str, slot: GpuEntry, prefix: str) -> Launch | None:
+    return _launch_of(python, prefix, slot) if slot.launched else None
 
 
-def save_log_name(log_dir: str, trainer: str, slot: GpuSlot, autocast: str) -> str:
+def save_log_name(log_dir: str, trainer: str, slot: GpuEntry, autocast: str) -> str:
     """``<LOG_PATH>/<trainer>_gpus_<gpus>_autocast_<autocast>`` (+ ``_nodes_<N>`` on multi-node)."""
     name = f"{log_dir}/{trainer}_gpus_{slot.gpus}_autocast_{autocast}"
-    return f"{name}_nodes_{slot.nodes}" if slot.nodes > 1 else name
+    return f"{name}_nodes_{slot.nnodes}" if slot.nnodes > 1 else name
 
 
 def ocr_status(model: str, command: str, log: str) -> str:
@@ -229,8 +151,8 @@ class TrainParams:
     def parse(cls, rows: Rows, mode: str) -> TrainParams:
         return cls(
             rows.value(2), rows.value(3),
-            set_param(rows.key(7), mode_param(rows.value(7), mode)),
-            set_param(rows.key(9), mode_param(rows.value(9), mode)),
+            set_param(rows.key(7), mode_value(rows.value(7), mode)),
+            set_param(rows.key(9), mode_value(rows.value(9), mode)),
             set_param(rows.key(10), rows.value(10)), set_param(rows.key(13), rows.value(13)),
             rows.value(11), rows.value(12), rows.value(24), set_param(rows.key(25), rows.value(25)),
             rows.value(36), tuple(bash_list(rows.value(5))),
@@ -267,9 +189,9 @@ def select_trainer(rows: Rows, trainer: str) -> TrainerChoice:
 
 
 def check_t51_shape(config: TipcConfig, dialect: str) -> None:
-    """Refuse a 51-line config whose section banners moved: every later position would be read
-    from the wrong row (PaddleOCR ch_PP-OCRv4_server_rec_ampO2_ultra lacks its pact_train row)."""
-    rows = Rows(config)
+    """Refuse a config that is not 51-line, or whose rows do not carry their keys: every later
+    position would be read from the wrong row (PaddleOCR ch_PP-OCRv4_server_rec_ampO2_ultra lacks
+    its pact_train row). The row check is :func:`pytest_tipc.planning.validate.validate`."""
     if config.layout != T51:
         raise ConfigError(
             config.path,
@@ -278,18 +200,4 @@ def check_t51_shape(config: TipcConfig, dialect: str) -> None:
             f"a {config.layout} layout",
             "use the dialect that matches the layout (s32 for 32-line Step6 configs)",
         )
-    for position, banner in ((23, "eval_params"), (27, "infer_params")):
-        line = rows.line(position)
-        if line.text.startswith("==="):
-            continue
-        actual = next((other for other in config.lines if banner in other.text), None)
-        where = f" (the banner is at position {actual.position}, line {actual.lineno})" if actual else ""
-        raise ConfigError(
-            config.path,
-            line.lineno,
-            f"the ==={banner}=== banner at position {position}",
-            f"{line.text!r}{where}",
-            "add or remove rows above it so that every row keeps its fixed position "
-            "(positions 16-21: norm_train, pact_train, fpgm_train, distill_train, null:null, "
-            "null:null; 24-26: eval, null:null, ##)",
-        )
+    validate(config, dialect)

@@ -9,7 +9,8 @@ from typing import Callable, Literal
 
 from pytest_tipc.model.cells import Cell, infer_cell
 from pytest_tipc.model.config import set_param
-from pytest_tipc.planning.dialects.template.core import Rows, bash_list, join, redirected, sh_test, shell_step
+from pytest_tipc.planning.dialects.bash import bash_list
+from pytest_tipc.planning.dialects.template.core import Rows, join, redirected, sh_test, shell_step
 
 # "ocr": PaddleOCR's test_train_inference_python.sh; "template": the models docs template (an
 # older OCR copy); "ptq": PaddleOCR's test_ptq_inference_python.sh.

@@ -17,19 +17,17 @@ from pathlib import Path
 
 from pytest_tipc.model.cells import Cell, Expect, Plan, Step, model_cell, train_cell
 from pytest_tipc.model.config import EMPTY, PTQ20, TRAIN_MODES, ConfigError, TipcConfig, set_param
+from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.planning.dialects.bash import at, bash_list, dirname
 from pytest_tipc.planning.dialects.template.core import (
     EMPTY_REASON,
     Rows,
     TrainParams,
-    at,
-    bash_list,
     check_t51_shape,
     checkpoint_expect,
-    gpu_slot,
     join,
     launch_of,
     launch_prefix,
-    posix_dirname,
     save_log_name,
     select_trainer,
     sh_test,
@@ -73,7 +71,7 @@ def _train_cells(rows: Rows, mode: str) -> list[Cell]:
     norm_key: str | None = None  # the train cell that writes norm_checkpoint
     cells: list[Cell] = []
     for index, entry in enumerate(bash_list(rows.value(4))):
-        slot = gpu_slot(entry)
+        slot = GpuEntry.parse(entry)
         use_gpu = set_param(rows.key(5), at(p.use_gpu_values, index))
         for autocast in bash_list(rows.value(6)):
             for trainer in bash_list(rows.value(15)):
@@ -85,14 +83,14 @@ def _train_cells(rows: Rows, mode: str) -> list[Cell]:
                 pretrain, requires = p.pretrain, None
                 compressing = (sh_test(trainer, "=", rows.key(17), right_quoted=False)
                                or sh_test(trainer, "=", rows.key(18), right_quoted=False))
-                if compressing and slot.nodes <= 1:
+                if compressing and slot.nnodes <= 1:
                     pretrain = norm_checkpoint
                     requires = norm_key if norm_checkpoint else None
                 eval_pretrain = set_param(rows.key(10), checkpoint)
-                if sh_test(trainer, "=", rows.key(16), right_quoted=False) and slot.nodes <= 1:
+                if sh_test(trainer, "=", rows.key(16), right_quoted=False) and slot.nnodes <= 1:
                     norm_checkpoint = eval_pretrain
                 prefix = launch_prefix(p.python, slot)
-                order = (pretrain, p.epoch) if slot.nodes > 1 else (p.epoch, pretrain)
+                order = (pretrain, p.epoch) if slot.nnodes > 1 else (p.epoch, pretrain)
                 command = join(prefix, choice.run_train, use_gpu, set_param(rows.key(8), save_log), *order,
                                set_param(rows.key(6), autocast), p.batch, p.param1)
                 runs_export = sh_test(choice.run_export, "!=", "null")
@@ -116,14 +114,14 @@ def _train_cells(rows: Rows, mode: str) -> list[Cell]:
                                   steps=steps, lineno=rows.lineno(15))
                 if requires:  # pact/fpgm start from that norm_train checkpoint: train it first
                     cell = dataclasses.replace(cell, requires=requires)
-                if sh_test(trainer, "=", rows.key(16), right_quoted=False) and slot.nodes <= 1:
+                if sh_test(trainer, "=", rows.key(16), right_quoted=False) and slot.nnodes <= 1:
                     norm_key = cell.key
                 cells.append(cell)
                 if runs_export:  # `eval $env`, the matrix, then `unset`
                     runs = infer_runs(infer_keys, style="template", python=p.python, model_dir=model_dir,
                                       log_dir=LOG_DIR, img_dir=p.train_img_dir, quant=str(choice.quant))
                     cells += infer_cells(cell, runs, status=lambda text, log: template_status(text),
-                                         cuda=slot.export, quant=choice.quant,
+                                         cuda=slot.exported(), quant=choice.quant,
                                          lineno=infer_keys.device_lineno)
     return cells
 
@@ -142,7 +140,7 @@ def _whole_infer_cells(rows: Rows, mode: str, infer_keys: InferKeys, positions: 
         steps: list[Step] = []
         model_dir = infer_model
         if sh_test(export, "!=", "null"):
-            model_dir = posix_dirname(infer_model)  # `infer_model:null` exports into "."
+            model_dir = dirname(infer_model)  # `infer_model:null` exports into "."
             pairs = zip(export_keys, (infer_model, model_dir))
             text = join(python, export, *(set_param(key, value) for key, value in pairs if key))
             steps.append(shell_step("export", text, cuda=None, log=f"{LOG_DIR}/export_{index}.log",
