@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pytest_tipc.collection.inputs import read_config, rejected_error, special, split_special
-from pytest_tipc.model.config import MODES
+from pytest_tipc.model.config import MODES, TRAIN_MODES
 from pytest_tipc.planning.dialects import DIALECTS, dialect_names
 from pytest_tipc.planning.suites import SUITES
 
@@ -23,7 +23,7 @@ CONFIG_GLOB = "*train*infer*python*.txt"
 MODE_GLOBS = {"paddle2onnx_infer": ("*paddle2onnx*.txt",),
               "whole_infer": (CONFIG_GLOB, "*ptq*infer*python*.txt")}
 BENCH_BANNER = "train_benchmark_params"
-STAGES = ("setup", "prepare", "train", "eval", "export", "quant", "infer")
+STAGES = ("setup", "prepare", "train", "eval", "export", "quant", "convert", "infer", "analysis")
 PRECISIONS = ("fp32", "fp16", "int8")
 PREPARE_POLICIES = ("auto", "always", "never")
 
@@ -347,7 +347,18 @@ def config_files(folder: Path, mode: str) -> list[Path]:
     if mode == "benchmark_train":
         banner = re.compile(rf"(?<!\w){BENCH_BANNER}(?!\w)")
         files = [f for f in files if special(f) or banner.search(read_config(f).decode(errors="replace"))]
+    if mode in TRAIN_MODES:  # a ~20-row PTQ config (train_ptq_infer_python.txt) runs only in whole_infer
+        files = [f for f in files if "ptq" not in f.name or special(f) or not _is_ptq20(f)]
     return files
+
+
+def _is_ptq20(path: Path) -> bool:
+    from pytest_tipc.model.config import PTQ20, ConfigError, parse_file
+
+    try:
+        return parse_file(path).layout == PTQ20
+    except (ConfigError, OSError):
+        return False  # collection reports it
 
 
 def expand_configs(raw: list[tuple[Path, str]], mode: str = "lite_train_lite_infer") -> tuple[Path, ...]:

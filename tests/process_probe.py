@@ -49,7 +49,7 @@ def pytest_argv(cfg: Path, *args: str) -> list[str]:
 def start(root: Path, argv: Sequence[str], env: dict[str, str] | None = None,
           preexec: Callable[[], None] | None = None) -> subprocess.Popen[bytes]:
     """``argv`` in ``root``, in its own session, output in ``root/pytest.out``."""
-    out = open(root / "pytest.out", "wb")  # noqa: SIM115 - the child holds it
+    out = open(root / "pytest.out", "wb")
     try:
         return subprocess.Popen(list(argv), cwd=root, stdout=out, stderr=subprocess.STDOUT,
                                 env={**os.environ, **(env or {})}, start_new_session=True, preexec_fn=preexec)

@@ -205,3 +205,23 @@ class TestRealRepoLayout:
         assert (pytester.path / "IMPORTED").exists()  # pytest's Package, as for any Python test
         tree = pytester.runpytest("tests", "--tipc-config", str(cfg), "--collect-only").stdout.str()
         assert "<Package" in tree and "<TipcDir" not in tree
+
+
+class TestSkipHints:
+    """A GPU cell's skip reason suggests a CPU selection only when the config has cells it selects."""
+
+    def reasons(self, pytester: pytest.Pytester, gpu_list: str) -> str:
+        cfg = write_config(pytester, t51_text({4: f"gpu_list:{gpu_list}", 5: "--use-gpu:True"}))
+        result = pytester.runpytest("--tipc-config", str(cfg), "-m", "gpu and tipc(kind='train')", "-rs",
+                                    "--tipc-gpus", "", "-p", "no:cacheprovider")
+        result.assert_outcomes(skipped=1)
+        return result.stdout.str()
+
+    def test_no_hint_without_cpu_cells(self, pytester: pytest.Pytester) -> None:
+        out = self.reasons(pytester, "0")
+        assert "needs 1 GPU, 0 visible (--tipc-gpus is empty); run on a GPU machine" in out
+        assert "-m \"tipc(gpus='-1')\"" not in out
+
+    def test_the_hint_when_the_config_has_cpu_cells(self, pytester: pytest.Pytester) -> None:
+        out = self.reasons(pytester, "-1|0")
+        assert "run on a GPU machine or select CPU cells with -m \"tipc(gpus='-1')\"" in out

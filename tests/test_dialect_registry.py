@@ -9,7 +9,13 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_tipc.model.cells import Plan
-from pytest_tipc.planning.dialects import BUILTIN, dialect_names, planner, register_dialect, unregister_dialect
+from pytest_tipc.planning.dialects import (
+    BUILTIN,
+    dialect_names,
+    planner,
+    register_dialect,
+    unregister_dialect,
+)
 
 from .configs import t51_text
 

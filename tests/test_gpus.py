@@ -8,9 +8,9 @@ from pytest_tipc.execution import devices
 from pytest_tipc.model.cells import Launch, gpus_token, infer_cell, train_cell
 from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.dialects.bash import words
-from pytest_tipc.planning.dialects.common import launch_of
+from pytest_tipc.planning.dialects.common import after_env, launch_of
 from pytest_tipc.planning.dialects.seg.steps import launch_prefix as seg_launch_prefix
-from pytest_tipc.planning.dialects.template.core import after_env, launch_prefix
+from pytest_tipc.planning.dialects.template.core import launch_prefix
 
 
 @pytest.mark.parametrize(("entry", "kind", "cards", "nnodes", "needed", "token"), [

@@ -119,6 +119,8 @@ SAMPLES = {
     "no-auto-log": "ModuleNotFoundError: No module named 'auto_log'",
     "gpu-on-cpu-build": "ValueError: The device should not be 'gpu', since PaddlePaddle is not compiled with CUDA",
     "no-paddle": "ModuleNotFoundError: No module named 'paddle'",
+    "paddle2onnx-1597": "[Paddle2ONNX] Failed to parse paddlepaddle model from read content.",
+    "no-onnxruntime": "ModuleNotFoundError: No module named 'onnxruntime'",
 }
 
 
@@ -130,6 +132,17 @@ class TestKnownCauses:
         assert cause is not None and cause.id == sig
         assert cause.lineno == 3 and cause.fix and cause.link.startswith("https://")
         assert "{python}" not in cause.cause + cause.fix
+
+    @pytest.mark.parametrize("sig", sorted(SAMPLES))
+    def test_an_infer_printing_each_signature_fails_with_its_cause(self, repo: pytest.Pytester, sig: str) -> None:
+        (repo.path / "sig_infer.py").write_text(f"import sys\nprint({SAMPLES[sig]!r})\nsys.exit(1)\n")
+        result = run(repo, config(repo, {40: "inference:sig_infer.py"}))
+        result.assert_outcomes(passed=1, failed=1)
+        out = result.stdout.str()
+        assert f"known cause ({sig})" in out
+        assert out.index(f"known cause ({sig})") < out.index("command:")  # the cause goes first
+        if sig == "no-paddle":  # said once, naming the interpreter, without the log tail
+            assert sys.executable in out and "--tipc-python" in out and "----- last 50 lines" not in out
 
     def test_every_log_signature_has_a_sample(self) -> None:
         assert {s.id for s in causes.builtin() if not s.artifact} == set(SAMPLES)
@@ -164,6 +177,20 @@ class TestKnownCauses:
         assert "known cause (mine): no flux" in result.stdout.str()
         result = run(repo, config(repo, {40: "inference:warp.py"}))
         assert "known cause (hooked): warp" in result.stdout.str()
+
+    def test_a_big_log_is_searched_at_its_head_and_tail_with_true_line_numbers(
+            self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(causes, "HEAD_BYTES", 200)
+        monkeypatch.setattr(causes, "TAIL_BYTES", 400)
+        lines = [f"step {i} " + "x" * (i % 13) for i in range(1, 1000)]
+        lines[990] = "ModuleNotFoundError: No module named 'auto_log'"
+        log = tmp_path / "big.log"
+        log.write_text("\n".join(lines) + "\n")
+        numbered = dict(causes._lines(log))
+        assert numbered and all(numbered[n] == lines[n - 1] for n in numbered) and max(numbered) == 999
+        cause = causes.explain(log)
+        assert cause is not None and cause.id == "no-auto-log" and cause.lineno == 991
+        assert causes.first_error_line(log) == (991, lines[990])
 
     def test_a_bad_user_signature_file_is_a_usage_error(self) -> None:
         with pytest.raises(causes.SignatureError, match="not a valid regex"):
@@ -210,6 +237,8 @@ class TestEveryRow:
         ("det", "PaddleDetection/test_tipc/configs/yolov3/yolov3_darknet53_270e_coco_train_infer_python.txt"),
         ("ocr", "PaddleOCR/test_tipc/configs/ch_PP-OCRv2_det/train_infer_python.txt"),
         ("seg", "PaddleSeg/test_tipc/configs/pp_liteseg_stdc1/train_infer_python.txt"),
+        ("seg", "PaddleSeg/contrib/PanopticSeg/test_tipc/configs/panoptic_deeplab/train_infer_python.txt"),
+        ("s32", None),
     ])
     def test_shifted_rows_of_one_conformance_config_per_dialect(self, dialect: str, name: str | None) -> None:
         base = conformance_dir()
@@ -225,7 +254,7 @@ class TestEveryRow:
         validate(parse_text("\n".join(lines), path), dialect)
         # rows 50-51 (31-32) are left out: with benchmark rows after them, `null:null` slides into a
         # parameter row that accepts null (a known limit, see the closing note)
-        rows = [i for i, text in enumerate(lines) if text][: 49 if dialect != "s32" else 30]
+        rows = [i for i, text in enumerate(lines) if text][: 49 if dialect != "s32" else 31]
         for index in rows:
             with pytest.raises(ConfigError):
                 validate(parse_text("\n".join(lines[:index] + lines[index + 1:]), path), dialect)
@@ -237,7 +266,8 @@ class TestNumbersAndResults:
                  "2024 [INFO]\t[TRAIN] epoch: 1, iter: 2/2, loss: 1.8, lr: 0.01, batch_cost: 0.9200, "
                  "reader_cost: 0.01, ips: 2.1 samples/sec | ETA 00:00:00\n"
                  "1/4 [======>.......................] - ETA: 0s - batch_cost: 0.1000 - reader cost: 0.0100\n"
-                 "4/4 [==============================] - 0s 100ms/step - batch_cost: 0.1000 - reader cost: 0.01\n")
+                 "4/4 [==============================] - 0s 100ms/step - batch_cost: 0.1000 - reader cost: 0.01\n"
+                 "4/4 - 1s - batch_cost: 0.1000 - reader cost: 0.0100\n")  # the verbose=2 form
 
     def test_seg_eval_progress_lines_are_not_iterations(self, tmp_path: Path) -> None:
         summary = summarize(self.SEG_TRAIN)

@@ -78,6 +78,8 @@ def test_failure_report_in_the_failure_text(repo: pytest.Pytester, monkeypatch: 
     train = found["train[cpu-null-norm_train]"]
     [failure] = [r for r in train.result if isinstance(r, Failure)]
     assert "step train failed with exit code 3" in (failure.text or "")
+    assert failure.message is not None and failure.message.startswith("step train failed with exit code 3")
+    assert "\n" not in failure.message  # the one-line cause; the text holds the report
     assert "rerun: " in (failure.text or "") and "Traceback: simulated failure in train" in (failure.text or "")
     props = properties(train)
     check_properties(props)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from .configs import t51_text
 from .fake_repo import BASE, CONFIG, CONFIGS, build, deactivated_env, make_venv, ran
+from .tool_script import install
 
-pytestmark = pytest.mark.skipif(not (CONFIGS / BASE).is_file(), reason="needs ../shared/conformance beside the checkout")
+needs_corpus = pytest.mark.skipif(not (CONFIGS / BASE).is_file(), reason="needs ../shared/conformance beside the checkout")
 
 OUTPUT = "test_tipc/output/MobileNetV3_small_x1_0/lite_train_lite_infer"
 
@@ -27,6 +30,7 @@ def pytest_in(venv: Path, root: Path, *args: str) -> subprocess.CompletedProcess
                           capture_output=True, text=True, timeout=600)
 
 
+@needs_corpus
 def test_collects_runs_and_reports_it(venv: Path, tmp_path: Path) -> None:
     root = tmp_path / "PaddleClas"
     build(root)
@@ -58,6 +62,7 @@ def test_collects_runs_and_reports_it(venv: Path, tmp_path: Path) -> None:
     assert "PrepareWarning" in again.stdout  # still told that the data is the fallback
 
 
+@needs_corpus
 def test_a_root_init_changes_nothing_in_a_dry_run(venv: Path, tmp_path: Path) -> None:
     outcomes = []
     for with_init in (True, False):
@@ -70,6 +75,7 @@ def test_a_root_init_changes_nothing_in_a_dry_run(venv: Path, tmp_path: Path) ->
     assert outcomes[0] == outcomes[1] and len(outcomes[0]) == 3
 
 
+@needs_corpus
 def test_without_pytests_cache_preparation_is_stamped_in_the_output_dir(venv: Path, tmp_path: Path) -> None:
     root = tmp_path / "PaddleClas"
     build(root)
@@ -78,3 +84,17 @@ def test_without_pytests_cache_preparation_is_stamped_in_the_output_dir(venv: Pa
         assert result.returncode == 0, result.stdout[-3000:]
     assert [s for s, _ in ran(root)].count("setup.py") == 1
     assert list((root / "test_tipc" / "output" / ".tipc-prepare").glob("*.json"))
+
+
+def test_results_python_log_names_the_logs_written(pytester: pytest.Pytester) -> None:
+    """The infer logs carry the train cell's id (docs/deviations.md); the status lines say so."""
+    install(pytester.path)
+    cfg = pytester.path / "test_tipc" / "configs" / "tiny" / "train_infer_python.txt"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(t51_text({43: "--cpu-threads:1|2"}))
+    result = pytester.runpytest("--tipc-config", str(cfg), "--tipc-python", sys.executable, "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    status = (pytester.path / "test_tipc" / "output" / "results_python.log").read_text().splitlines()
+    named = [m.group(1) for line in status for m in [re.search(r"> (\S+\.log) 2>&1", line)] if m]
+    assert len(named) == 2 and all(name.endswith("_cpu-null-norm_train.log") for name in named)
+    assert all((pytester.path / name).is_file() for name in named)

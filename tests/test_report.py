@@ -273,16 +273,20 @@ class TestMatrix:
             "³ training log x: no loss  ", "⁴ no GPU visible  "]
         assert f"| {MODEL} | [failed](../{OUT}/bs4.log)¹ | skipped⁴ | 1, 4 |" in lines
         # per-cell detail, collapsed; skipped cells one line per reason
-        assert "<details><summary>Per-cell detail (8 cells)</summary>" in lines and "</details>" in lines
+        assert "<details><summary>Per-cell detail</summary>" in lines and "</details>" in lines
         assert "- skipped ×1: needs 2 GPUs, 0 visible" in lines
 
     def test_links_point_to_files_that_exist(self, tmp_path: Path) -> None:
         records = with_logs(tmp_path, RECORDS)
         Path(records[2]["log"]).unlink()  # a log that is gone is not linked
         md, _ = write_report(records, tmp_path / "docs" / "support.md")
-        targets = re.findall(r"\]\(([^)]+)\)", md.read_text())
-        assert targets and all((md.parent / t).is_file() for t in targets)
-        assert "fleet.log" not in md.read_text()
+        cells = md.with_name("support.cells.md")
+        assert "[support.cells.md](support.cells.md)" in md.read_text() and "<details>" not in md.read_text()
+        for page in (md, cells):
+            targets = re.findall(r"\]\(([^)]+)\)", page.read_text())
+            assert targets and all((page.parent / t).is_file() for t in targets)
+            assert "fleet.log" not in page.read_text()
+        assert "| infer[cpu-False-norm_train-cpu-t1-fp32-bs4] | [failed](../" in cells.read_text()
 
     def test_write_report_json_and_permissions(self, tmp_path: Path) -> None:
         old = os.umask(0o022)
@@ -291,7 +295,8 @@ class TestMatrix:
         finally:
             os.umask(old)
         assert md == tmp_path / "docs" / "support.md" and js == tmp_path / "docs" / "support.json"
-        assert stat.S_IMODE(md.stat().st_mode) == 0o644 and stat.S_IMODE(js.stat().st_mode) == 0o644
+        for path in (md, js, md.with_name("support.cells.md")):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o644  # the umask's, not a temp file's 0600
         data = json.loads(js.read_text())
         assert data["version"] == 2 and data["summary"] == {"passed": 4, "skipped": 2, "failed": 2}
         assert [r["log"] for r in data["records"]][:2] == [f"../{OUT}/norm_train_gpus_-1_autocast_False_nodes_1.log", ""]
@@ -311,3 +316,30 @@ def test_move_to_report_keeps_the_record_out_of_junit() -> None:
     report.nodeid, report.when, report.outcome, report.longrepr, report.duration = "n", "call", "passed", None, 1.0
     [record] = [collector.add(report)]
     assert record is not None and record["metrics"] == {**RECORDS[0]["metrics"], "a": 1}
+
+
+def test_bundled_model_report_stays_small(tmp_path: Path) -> None:
+    """The bundled model's matrix, worst case (every cell of every config passed, each with a log),
+    stays under 15 KB, and each of its links points to a file that exists."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    dry = tmp_path / "dry.md"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--tipc-dry-run",
+                           "--continue-on-collection-errors", "--tipc-progress", "0",
+                           "--tipc-config", str(repo / "test_tipc" / "configs"), "--tipc-report", str(dry)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert dry.with_suffix(".json").is_file(), done.stdout[-3000:]
+    records = json.loads(dry.with_suffix(".json").read_text())["records"]
+    assert len(records) >= 130
+    for index, record in enumerate(records):
+        log = tmp_path / "logs" / f"{index}_{record['kind']}.log"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text("log\n")
+        record["log"], record["outcome"] = str(log), "passed"
+    md, _ = write_report(records, tmp_path / "docs" / "certification.md")
+    assert md.stat().st_size < 15_000, md.stat().st_size
+    for page in (md, md.with_name("certification.cells.md")):
+        targets = re.findall(r"\]\(([^)]+)\)", page.read_text())
+        assert targets and all((page.parent / t).is_file() for t in targets)

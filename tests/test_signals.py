@@ -18,8 +18,18 @@ from pathlib import Path
 import psutil
 import pytest
 
-from .process_probe import census, kill_everything, make_repo, output, pytest_argv, reap, settle, start, \
-    steps_running, wait_for
+from .process_probe import (
+    census,
+    kill_everything,
+    make_repo,
+    output,
+    pytest_argv,
+    reap,
+    settle,
+    start,
+    steps_running,
+    wait_for,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux process probes")
 HANG = {"TOOL_HANG": "train"}

@@ -147,15 +147,17 @@ def test_bundled_bench_cell_gates_on_its_baseline(tmp_path: Path) -> None:
     assert int(props["tipc_ips_steps"]) == 18  # 20 iterations of 16 images, 2 skipped
     speed = json.loads(next((root / "index").glob("*_speed")).read_text())
     assert speed["ips"] == recorded and speed["speed_unit"] == "samples/s"
-    # 2. the same run again, with a generous tolerance: gated and passing
-    proc, props, outcome = bench("--tipc-speed-tolerance", "35%")
+    # 2. the same run again, with a generous tolerance (run-to-run ips varies up to 3x on this
+    #    loaded 2-core machine; test_tipc/docs/benchmark_train.md): gated and passing
+    proc, props, outcome = bench("--tipc-speed-tolerance", "75%")
     assert outcome == "passed", proc.stdout[-4000:]
     assert float(props["tipc_ips_baseline"]) == recorded and "tipc_ips_delta_pct" in props
-    # 3. the baseline raised 2x: the gate fails with its table
+    # 3. the baseline raised 2x (over the faster of both runs): the gate fails with its table
+    raised = 2 * max(recorded, float(props["tipc_ips"]))
     data = json.loads(stored.read_text())
-    data["baselines"]["dynamic_bs16_fp32_DP_N1C1"][device_kind("cpu")]["ips"] = 2 * recorded
+    data["baselines"]["dynamic_bs16_fp32_DP_N1C1"][device_kind("cpu")]["ips"] = raised
     stored.write_text(json.dumps(data))
-    proc, props, outcome = bench("--tipc-speed-tolerance", "35%")
+    proc, props, outcome = bench()
     assert outcome == "failure" and proc.returncode == 1
-    assert "slower than its baseline (tolerance 35%" in proc.stdout
-    assert f"{2 * recorded:g}" in proc.stdout and float(props["tipc_ips_delta_pct"]) < -35
+    assert "slower than its baseline (tolerance 5%" in proc.stdout
+    assert f"{raised:g}" in proc.stdout and float(props["tipc_ips_delta_pct"]) < -5

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_tipc.model.config import parse_file
+from pytest_tipc.planning.detect import detect_dialect
+
 from .suite_conformance import SuiteRow, check_suite_row, suite_rows, suites_dir
 
 BASE = suites_dir()
@@ -76,6 +79,21 @@ def test_corpus_is_complete() -> None:
         *(("benchmark_train", d) for d in ("ocr", "clas", "seg", "det", "dbnet")),
     }
     assert {row.mode for row in rows if row.suite == "benchmark_train"} > {"benchmark_train"}  # both call forms
+
+
+def test_auto_detects_every_dialect_without_repository_markers() -> None:
+    """``--tipc-dialect auto`` from the config (and the DBNet harness root's name) alone: no
+    ``ppocr/``-style marker exists beside the corpus files."""
+    assert BASE is not None
+    wrong = []
+    for row in _rows():
+        if DEVIATIONS.get((row.suite, row.config), ("", ""))[0] == OCR_SHORT:
+            continue  # a shifted config: only the repository marker identifies it
+        config = parse_file(BASE / "configs" / row.repo / row.config)
+        root = Path("/nonexistent") / row.repo / (row.prefix or ".")
+        if detect_dialect(config, root) != row.dialect:
+            wrong.append(row.ident)
+    assert not wrong, wrong[:5]
 
 
 def _sample(seed: int = 20261202) -> list[SuiteRow]:

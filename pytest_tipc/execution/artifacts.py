@@ -133,7 +133,7 @@ def missing(expects: tuple[Expect, ...], cwd: Path, since: float | None = None) 
         if present(expect, cwd, since):
             continue
         note = _stale_note(expect, cwd, since) if since is not None else ""
-        out.append(("a fresh " if since is not None else "") + describe(expect) + note)
+        out.append(f"a fresh {describe(expect)}{note}" if note else describe(expect))
     return tuple(out)
 
 

@@ -93,7 +93,7 @@ def _orphans(since: float) -> list[psutil.Process]:
             continue
         with contextlib.suppress(psutil.Error):
             proc = psutil.Process(pid)
-            if proc.create_time() >= since - 0.05:
+            if proc.create_time() >= since:
                 found.append(proc)
     return found
 

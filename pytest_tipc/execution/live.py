@@ -11,7 +11,8 @@ import pytest
 class LiveStream:
     """A write-only text stream to the real stdout. Each write briefly suspends pytest's global
     capture (as pytest's own live logging does), so the output shows without ``-s``. Under xdist
-    the workers' stdout is not shown at all (an xdist limitation); read the step logs there."""
+    the workers' stdout is not shown at all (an xdist limitation), so there the controller prints
+    each running step's log as it grows instead (:mod:`pytest_tipc.reporting.progress`)."""
 
     def __init__(self, config: pytest.Config) -> None:
         self._capman: Any = config.pluginmanager.getplugin("capturemanager")

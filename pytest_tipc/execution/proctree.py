@@ -49,10 +49,14 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-def register(proc: subprocess.Popen[bytes], token: str) -> None:
+def register(proc: subprocess.Popen[bytes], token: str) -> float:
+    """Track a started leader; returns its start time on psutil's clock (``create_time``, which
+    may differ from ``time.time()`` by up to a second), the clock its descendants are judged by."""
     with _live_lock:
         _live[proc.pid] = (proc, token)
-    _guard.tell(f"+ {proc.pid} {_create_time(proc.pid)} {token}")
+    created = create_time(proc.pid)
+    _guard.tell(f"+ {proc.pid} {created} {token}")
+    return created
 
 
 def unregister(proc: subprocess.Popen[bytes]) -> None:
@@ -66,7 +70,7 @@ def live_pids() -> set[int]:
         return set(_live)
 
 
-def _create_time(pid: int) -> float:
+def create_time(pid: int) -> float:
     try:
         return psutil.Process(pid).create_time()
     except psutil.Error:

@@ -248,6 +248,7 @@ class Child:
         self.proc: subprocess.Popen[bytes] | None = None
         self.error = ""
         self.leftovers: list[leftovers.Leftover] = []
+        self.leader_created = 0.0  # psutil's create_time of the leader: its orphans started later
         self._reader: threading.Thread | None = None
         try:
             command.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -261,7 +262,6 @@ class Child:
             return
         env = {**command.env, proctree.TOKEN_VAR: self.token}
         proctree.ensure_guard()
-        leftovers.step_started(self.token, self.wall_started)
         try:
             self.proc = subprocess.Popen(
                 list(command.argv), cwd=command.cwd, env=env, stdin=subprocess.DEVNULL,
@@ -272,7 +272,8 @@ class Child:
             self.error = f"{type(exc).__name__}: {exc}"
             self._log.write(f"{NOTE} could not start {shlex.join(command.argv)} in {command.cwd}: {exc}\n".encode())
             return
-        proctree.register(self.proc, self.token)
+        self.leader_created = proctree.register(self.proc, self.token)
+        leftovers.step_started(self.token, self.leader_created)
         if stream is not None and self.proc.stdout is not None:
             self._reader = threading.Thread(target=self._copy, args=(self.proc.stdout, stream), daemon=True)
             self._reader.start()
@@ -327,7 +328,7 @@ class Child:
             members = proctree.remaining(self.proc, self.token, thorough=timed_out or rc != 0)
             label = self.command.label or f"step {self.command.kind} (log {self.command.log_path})"
             self.leftovers = leftovers.census(label, members,
-                                              self.wall_started, grace)
+                                              self.leader_created, grace)
             proctree.unregister(self.proc)
             notes += tuple(f"pid {found.pid} was still running after the step ended and was killed: "
                            f"{found.cmdline[:200]}" for found in self.leftovers)

@@ -135,10 +135,12 @@ def claim(config: pytest.Config, settings: Any) -> None:
     if settings.dry_run or config.option.collectonly or hasattr(config, "workerinput") or not settings.configs:
         return
     lock = SessionLock(output_directories(settings))
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    def report(line: str) -> None:  # before the session starts: pytest's reporter may not print yet
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
     try:
-        lock.acquire(bool(getattr(config.option, "tipc_wait", False)),
-                     report=reporter.write_line if reporter is not None else None)
+        lock.acquire(bool(getattr(config.option, "tipc_wait", False)), report=report)
     except Busy as exc:
         raise pytest.UsageError(str(exc)) from None
     except _fs.WriteError as exc:

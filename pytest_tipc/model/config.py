@@ -8,6 +8,7 @@ its position and its physical line number in the file, so errors can point at ``
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,18 +69,16 @@ class Line:
         return self.text.split(":", 1)[1] if ":" in self.text else self.text
 
 
-@dataclass(frozen=True)
-class TipcConfig:
-    path: Path
-    lines: tuple[Line, ...]
-    raw_text: str = field(repr=False)
-    layout: str = T51
+class Positional:
+    """Rows read by position, as the harness's bash array holds them: ``lines`` are the non-blank
+    lines, ``line(n)`` the n-th (1-based), an empty line past the end (bash gives ``""``)."""
+
+    lines: Sequence[Line]
 
     def __len__(self) -> int:
         return len(self.lines)
 
     def line(self, position: int) -> Line:
-        """The line at a 1-based position; past the end, an empty line (bash gives ``""``)."""
         if 1 <= position <= len(self.lines):
             return self.lines[position - 1]
         return Line(position, 0, "")
@@ -89,6 +88,14 @@ class TipcConfig:
 
     def value(self, position: int) -> str:
         return self.line(position).value
+
+
+@dataclass(frozen=True)
+class TipcConfig(Positional):
+    path: Path
+    lines: tuple[Line, ...]
+    raw_text: str = field(repr=False)
+    layout: str = T51
 
     @property
     def raw_lines(self) -> list[str]:

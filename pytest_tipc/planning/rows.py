@@ -10,7 +10,7 @@ belongs to another row (``inference``, ``eval``, a banner, ``##``), which is how
 
 The patterns were taken from the whole conformance corpus (585 upstream configs of the five
 families): every row of every legitimate config fits them. Rows after 51 (the benchmark
-sections) are free. PaddleSeg's PanopticSeg 55-row layout keeps only the head check.
+sections) are free. PaddleSeg's PanopticSeg 55-row layout has rules of its own.
 """
 
 from __future__ import annotations
@@ -60,8 +60,10 @@ def _exact(*keys: str) -> Rule:
     return Rule(" or ".join(f"`{k}:…`" for k in keys), re.compile("|".join(re.escape(k) for k in keys)))
 
 
-def _param(what: str, words: str = "") -> Rule:
-    pattern = rf"(?i).*(?:null|{words}).*" if words else r".*"
+def _param(what: str, words: str = "", null: bool = True) -> Rule:
+    """A parameter row whose key mentions one of ``words`` (or ``null``, a placeholder, unless
+    ``null=False``); without ``words``, any key that belongs to no other row."""
+    pattern = (rf"(?i).*(?:{'null|' if null else ''}{words}).*") if words else r".*"
     return Rule(f"a parameter key ({what})" if words else "a parameter key", re.compile(pattern), param=True)
 
 
@@ -106,7 +108,7 @@ T51_RULES: dict[int, Rule] = {
     47: _param("inference model dir", "model|config"),
     48: _param("image dir", "img|image|video"),
     49: _param("save log path", "log"),
-    50: _param("benchmark", "benchmark"),
+    50: _param("benchmark", "benchmark", null=False),  # never a placeholder upstream
     51: _param("any"),
 }
 # Where a family's rows differ from the common T51 map.
@@ -130,18 +132,46 @@ S32_RULES: dict[int, Rule] = {
     29: _param("inference batch size", "batch"), 30: _param("inference model dir", "model|config"),
     31: _param("image path", "img|image|video"), 32: _param("benchmark", "benchmark"),
 }
-_HEAD = {p: T51_RULES[p] for p in (2, 3, 4)}
+# PaddleSeg's PanopticSeg 55-row layout: a `--config` row at 11 shifts the train section by one,
+# the export section has `--input_shape` and `--config`, and `inference` comes after its parameters.
+PANOPTIC_RULES: dict[int, Rule] = {
+    **{p: T51_RULES[p] for p in range(1, 11)},
+    11: _param("train config", "config"), 12: _exact("train_model_name"),
+    13: _param("train/infer image or data dir", "img|image|data|dir"), 14: _param("any"), 15: _HASH,
+    16: _exact("trainer"), **{p: _TRAINER_ROW for p in range(17, 23)}, 23: _HASH,
+    24: _banner("eval_params"), 25: _exact("eval"), 26: _param("any"), 27: _HASH, 28: _banner("export_params"),
+    29: _param("inference model save dir", "save|output|dir"),
+    30: _param("weights to export", "pretrain|checkpoint|model_path|weights"),
+    31: _param("input shape", "shape"), 32: _param("export config", "config"),
+    33: _exact("norm_export"), 34: _exact("quant_export"), 35: _exact("fpgm_export"),
+    36: _exact("distill_export"), 37: _exact("export1"), 38: _exact("export2"), 39: _banner("infer_params"),
+    40: _exact("infer_model"), **{p: T51_RULES[p] for p in range(41, 51)},
+    51: _exact("inference"), 52: _exact("infer_export"), 53: _exact("infer_quant"),
+    54: _param("any"), 55: _param("any"),
+}
 
 
 def rules_for(config: TipcConfig, dialect: str) -> dict[int, Rule]:
     """The rules of the config's layout for ``dialect`` (``{}`` for layouts checked elsewhere)."""
-    if config.layout == S32:
+    if config.layout == S32 or (dialect == "s32" and len(config) < 40 and not _step6_ptq(config) and any(
+            config.key(p).strip() == "trainer" or config.key(p).strip().endswith("_train")  # a Step6 config
+            for p in range(10, 17))):  # shifted near its trainer row
         return S32_RULES
     if config.layout != T51:
         return {}
-    if dialect == "seg" and config.key(16).strip() == "trainer":  # PanopticSeg's 55-row layout
-        return _HEAD
+    if dialect == "seg" and any(config.key(p).strip() == "--input_shape" for p in range(25, 38)):
+        return PANOPTIC_RULES
     return {**T51_RULES, **T51_DIALECT.get(dialect, {})}
+
+
+def _step6_ptq(config: TipcConfig) -> bool:
+    """Step6's own ~20-row ``ptq_params`` layout (``trainer:PTQ`` then ``PTQ:<script>``), run by
+    test_ptq_inference_python.sh and checked by its planner, not a shifted 32-row config."""
+    return any(line.key.strip() == "PTQ" for line in config.lines[:16])
+
+
+def trainer_position(rules: dict[int, Rule]) -> int:
+    return next(p for p, rule in rules.items() if rule.expect == "`trainer:…`")
 
 
 def check_rows(config: TipcConfig, dialect: str) -> None:
@@ -152,8 +182,8 @@ def check_rows(config: TipcConfig, dialect: str) -> None:
         line = config.line(position)
         if not rules[position].fits(line):
             raise _mismatch(config, rules, position)
-    if rules is not _HEAD and rules and dialect not in TRAINERS_SKIPPED:
-        check_trainers(config, dialect, 13 if config.layout == S32 else 15)
+    if rules and dialect not in TRAINERS_SKIPPED:
+        check_trainers(config, dialect, trainer_position(rules), 2 if rules is S32_RULES else 7)
 
 
 def _fits(config: TipcConfig, rules: dict[int, Rule], rule_at: int, line_at: int) -> bool:
@@ -218,11 +248,12 @@ def _mismatch(config: TipcConfig, rules: dict[int, Rule], position: int) -> Conf
     return ConfigError(config.path, line.lineno or last, f"{rule.expect} as row {position}", found, fix)
 
 
-def check_trainers(config: TipcConfig, dialect: str, position: int) -> None:
+def check_trainers(config: TipcConfig, dialect: str, position: int, span: int = 7) -> None:
     """Every name in the ``trainer:`` row must be one the harness knows (else it silently runs
-    the first trainer row); the error suggests the closest known name."""
+    the first trainer row); the error suggests the closest known name. The trainer rows are the
+    ``span - 1`` rows after ``position``."""
     line = config.line(position)
-    rows = range(position + 1, position + (2 if config.layout == S32 else 7))
+    rows = range(position + 1, position + span)
     known = [*dict.fromkeys([config.key(p).strip() for p in rows if config.key(p).strip() != "null"]
                             + list(KNOWN_TRAINERS) + list(TRAINER_ALIASES.get(dialect, ())))]
     for name in line.value.split("|"):

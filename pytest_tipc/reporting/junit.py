@@ -44,10 +44,19 @@ def name_testcase(config: pytest.Config | None, report: pytest.TestReport) -> No
     reporter.add_attribute("name", name)
 
 
-def subtract_wait(config: pytest.Config | None, report: pytest.TestReport) -> None:
-    """Take the wait for the training out of the testcase's time (after junitxml added the call)."""
+def after_call(config: pytest.Config | None, report: pytest.TestReport) -> None:
+    """After junitxml recorded the call: a failure's ``message`` is its one-line cause (the text
+    keeps the whole report), and the wait for the training leaves the testcase's time."""
     xml = _logxml(config)
-    if xml is None or xml.report_duration not in ("total", "call"):
+    if xml is None:
+        return
+    if report.failed:
+        failure = next((node for node in reversed(getattr(xml.node_reporter(report), "nodes", []))
+                        if getattr(node, "tag", "") == "failure"), None)
+        message = failure.get("message", "") if failure is not None else ""
+        if message:
+            failure.set("message", message.removeprefix("Failed: ").split("\n", 1)[0])  # type: ignore[union-attr]
+    if xml.report_duration not in ("total", "call"):
         return
     from pytest_tipc.reporting.records import record_from_properties, report_properties
 

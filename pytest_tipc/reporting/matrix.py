@@ -90,8 +90,9 @@ def infer_column(record: CellRecord) -> str:
 
 
 def skip_cause(reason: str) -> str:
-    """The root cause of a skip: an infer cell skipped for its train cell's reason gives that reason."""
-    return reason.rsplit("which is skipped: ", 1)[-1].strip()
+    """The root cause of a skip, without the advice after ``; `` (``-rs`` shows it whole): an infer
+    cell skipped for its train cell's reason gives that reason."""
+    return reason.rsplit("which is skipped: ", 1)[-1].split("; ", 1)[0].strip()
 
 
 def key_metrics(record: CellRecord) -> str:

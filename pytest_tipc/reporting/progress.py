@@ -267,6 +267,7 @@ class ProgressDisplay:
 
     def _line(self, line: str) -> None:
         with self._uncaptured():
+            self.reporter.ensure_newline()
             if self.reporter._tw.width_of_current_line:  # pytest's progress dots are on this line
                 self.reporter.write("\n")
             self.reporter.write_line(line)

@@ -121,9 +121,9 @@ class SummaryPlugin(_Channel):
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_logreport")
     def pytest_runtest_logreport_time(self, report: pytest.TestReport) -> None:
         if report.when == "call" and getattr(report, "tipc_record", None):
-            from pytest_tipc.reporting.junit import subtract_wait
+            from pytest_tipc.reporting.junit import after_call
 
-            subtract_wait(self.config, report)
+            after_call(self.config, report)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from typing import Any
 REGISTRY = Path(__file__).with_name("causes.json")
 NOTE_PREFIX = "[tipc]"
 MAX_LINE = 4096  # a longer line is cut before matching (bounded work per line)
+HEAD_BYTES = 1 << 20  # of a log bigger than HEAD_BYTES + TAIL_BYTES, only its head and tail are
+TAIL_BYTES = 7 << 20  # searched (the middle's lines are counted, so line numbers stay right)
 
 
 class SignatureError(ValueError):
@@ -117,16 +120,38 @@ def signatures() -> tuple[Signature, ...]:
     return (*_user, *builtin())
 
 
-def _lines(source: str | Path) -> Iterator[str]:
-    """Lines of a log file (streamed) or of a text."""
-    if isinstance(source, Path):
-        try:
-            with open(source, encoding="utf-8", errors="replace") as fh:
-                yield from fh
-        except OSError:
-            return
-    else:
-        yield from source.splitlines()
+def _lines(source: str | Path) -> Iterator[tuple[int, str]]:
+    """Numbered lines of a log text, or of a log file: all of a small one; the head and the tail
+    of a big one (a failure's cause is at its start or near its end), with true line numbers."""
+    if not isinstance(source, Path):
+        yield from enumerate(source.splitlines(), start=1)
+        return
+    try:
+        with open(source, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size <= HEAD_BYTES + TAIL_BYTES:
+                yield from enumerate((raw.decode("utf-8", errors="replace") for raw in fh), start=1)
+                return
+            head = fh.read(HEAD_BYTES)
+            lines = head[: head.rfind(b"\n") + 1].decode("utf-8", errors="replace").splitlines()
+            yield from enumerate(lines, start=1)
+            tail_start = size - TAIL_BYTES
+            fh.seek(0)
+            before, last = 0, b"\n"  # line ends before the tail; the byte just before it
+            while fh.tell() < tail_start:
+                block = fh.read(min(8 << 20, tail_start - fh.tell()))
+                if not block:
+                    break
+                before += block.count(b"\n")
+                last = block[-1:]
+            tail = fh.read()
+            if last != b"\n":  # the tail starts inside line `before + 1`: skip that part
+                tail = tail[tail.find(b"\n") + 1:]
+                before += 1
+            for offset, line in enumerate(tail.decode("utf-8", errors="replace").splitlines(), start=1):
+                yield before + offset, line
+    except OSError:
+        return
 
 
 def explain(source: str | Path, *, python: str = "", extra: Iterable[Signature] = ()) -> Cause | None:
@@ -136,7 +161,7 @@ def explain(source: str | Path, *, python: str = "", extra: Iterable[Signature] 
     if not sigs:
         return None
     best: tuple[int, int, str, Signature] | None = None  # (signature rank, lineno, line, signature)
-    for lineno, raw in enumerate(_lines(source), start=1):
+    for lineno, raw in _lines(source):
         line = raw[:MAX_LINE]
         if line.startswith(NOTE_PREFIX):
             continue
@@ -183,7 +208,7 @@ _NOT_AN_ERROR = re.compile(r"^\s*(?:File \"|Traceback|During handling)|Warning\b
 
 def first_error_line(source: str | Path) -> tuple[int, str] | None:
     """The first line of the log that reads as an error, with its number, or ``None``."""
-    for lineno, raw in enumerate(_lines(source), start=1):
+    for lineno, raw in _lines(source):
         line = raw[:MAX_LINE].rstrip("\n")
         if line.startswith(NOTE_PREFIX) or _NOT_AN_ERROR.search(line):
             continue

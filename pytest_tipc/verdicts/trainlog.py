@@ -159,7 +159,7 @@ CHUNK = 8 << 20  # bytes read at a time: memory stays bounded whatever the log's
 def _excluded() -> re.Pattern[str]:
     """Lines that are never iterations: ``[Eval]`` lines and progress bars (PaddleSeg's eval
     prints ``1/2 [====>...] - ETA: 0s - batch_cost: 0.41``, which are not training iterations)."""
-    return re.compile(r"(?m)^(?:[^\n]*\[[Ee][Vv][Aa][Ll]\]|[ \t]*\d+/\d+[ \t]+\[[=>.]*\])[^\n]*\n?")
+    return re.compile(r"(?m)^(?:[^\n]*\[[Ee][Vv][Aa][Ll]\]|[ \t]*\d+/\d+[ \t]+(?:\[[=>.]*\]|-[ \t]))[^\n]*\n?")
 
 
 class _Stats:
@@ -227,7 +227,7 @@ class _Stats:
         if self.fast and self._feed_regular(text):
             return
         lowered = text.lower()
-        kept = self.exclude.sub("", text) if "[eval]" in lowered or "] - " in text else text
+        kept = self.exclude.sub("", text) if "[eval]" in lowered or " - " in text else text
         lines = self.iteration.findall(kept)
         if not lines:  # only a log without iterations needs its loss lines counted (failure message)
             self.loss_lines += len(self.loss_line.findall(text))

@@ -23,7 +23,7 @@ families' PTQ planners (``dialects/<family>/ptq.py``, Clas ``quant.py``, Step6 `
 inference cells ``ptq``. Cell kinds: ``onnx`` and ``ptq`` cells infer on their ``model`` cell's
 output (role ``infer``), ``bench`` cells train (role ``train``); see
 :func:`pytest_tipc.model.cells.role_of`. What the verdicts need of each step is in ``Step.meta``
-(documented in :mod:`.onnx_meta` and :mod:`.bench_meta`).
+(documented in :mod:`.onnx` and :mod:`.bench`, which hold what the families share).
 """
 
 from __future__ import annotations

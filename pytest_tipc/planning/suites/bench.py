@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -93,7 +93,7 @@ class Family:
     single_unit: str = "samples/s"
     multi_unit: str = "images/s"
     loop_devices: tuple[str, ...] = ("N1C4",)
-    # row 7 and row 9 values for a run: (epoch, device_num, explicit) -> text; batch -> text
+    # what rows 7 and 9 get for a run's epoch and batch size
     epoch_value: Callable[[str], str] = lambda epoch: f"benchmark_train={epoch}"
     batch_value: Callable[[str], str] = lambda batch: f"benchmark_train={batch}"
     # the argument's precision → row 6 value; row 6 value → log label
@@ -122,7 +122,6 @@ class Family:
     precision_key: str = ""
     # the profiler option's value as it reaches row 13 (DBNet keeps what precedes the first `;`)
     profile_value: Callable[[str], str] = lambda value: value
-    analysis_extra: tuple[str, ...] = field(default=())
 
 
 def plan_bench(config: TipcConfig, root: Path, family: Family, planner: Callable[[TipcConfig, str, Path], Plan],

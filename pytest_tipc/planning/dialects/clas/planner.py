@@ -113,12 +113,8 @@ class Loop:
     autocast: str
     trainer: Trainer
 
-    @property
-    def nodes(self) -> int:
-        return self.entry.nnodes if self.entry.kind == "nodes" else 1
-
     def tag(self) -> str:
-        return f"{self.trainer.name}_gpus_{self.entry.gpus}_autocast_{self.autocast}_nodes_{self.nodes}"
+        return f"{self.trainer.name}_gpus_{self.entry.gpus}_autocast_{self.autocast}_nodes_{self.entry.nnodes}"
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,13 @@ from pytest_tipc.model.config import (
     set_param,
 )
 from pytest_tipc.model.gpus import GpuEntry
-from pytest_tipc.planning.dialects.bash import grep_w, mode_value, words
+from pytest_tipc.planning.dialects.bash import grep_w, ifs_split, mode_value, words
 from pytest_tipc.planning.dialects.common import after_env, launch_of
 from pytest_tipc.planning.dialects.det.infer import infer_cells, whole_infer_cells
 from pytest_tipc.planning.dialects.det.ptq import ptq_cells
 from pytest_tipc.planning.dialects.det.rows import (
     ExportRows,
     export_rows,
-    ifs_split,
     infer_rows,
     status,
 )
@@ -147,7 +146,7 @@ class TrainPlanner:
         """The train cell and, if it exports, the model dir its inference cells load."""
         config, py = self.config, self.python
         env = (("CUDA_VISIBLE_DEVICES", cuda),)
-        nodes = gpu.nnodes if gpu.kind == "nodes" else 1
+        nodes = gpu.nnodes
         run_name = f"{name}_gpus_{gpu.gpus}_autocast_{autocast}_nodes_{nodes}"
         save_log = f"{self.log_dir}/{name}_gpus_{gpu.gpus}_autocast_{autocast}"
         if gpu.kind == "nodes":

@@ -14,6 +14,7 @@ from pytest_tipc.model.cells import Cell, Expect, Plan, Step, model_cell, train_
 from pytest_tipc.model.config import EMPTY, PTQ20, TRAIN_MODES, ConfigError, TipcConfig, set_param
 from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.dialects.bash import at, bash_list
+from pytest_tipc.planning.dialects.common import after_env
 from pytest_tipc.planning.dialects.ocr import ptq as ocr_ptq
 from pytest_tipc.planning.dialects.template.core import (
     AMP_FLAGS,
@@ -21,7 +22,6 @@ from pytest_tipc.planning.dialects.template.core import (
     Rows,
     TrainerChoice,
     TrainParams,
-    after_env,
     check_t51_shape,
     checkpoint_expect,
     join,

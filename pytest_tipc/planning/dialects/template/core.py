@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_tipc.model.cells import Expect, Launch, Step, StepKind
-from pytest_tipc.model.config import T51, ConfigError, Line, TipcConfig, set_param
+from pytest_tipc.model.config import T51, ConfigError, Positional, TipcConfig, set_param
 from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.dialects.bash import at as at
 from pytest_tipc.planning.dialects.bash import bash_list as bash_list
 from pytest_tipc.planning.dialects.bash import mode_value, words
-from pytest_tipc.planning.dialects.common import after_env as after_env
 from pytest_tipc.planning.dialects.common import launch_of as _launch_of
 from pytest_tipc.planning.validate import validate
 
@@ -25,7 +24,7 @@ AMP_FLAGS = "Global.use_amp=True Global.scale_loss=1024.0 Global.use_dynamic_los
 EMPTY_REASON = "the config file is empty: the upstream harness runs nothing"
 
 
-class Rows:
+class Rows(Positional):
     """Config positions as the harness's array sees them.
 
     ``awk 'NR==1, NR==N'`` keeps the first ``window`` physical lines, then ``lines=( $(...) )``
@@ -34,24 +33,10 @@ class Rows:
 
     def __init__(self, config: TipcConfig, window: int | None = 51) -> None:
         self.config = config
-        self._lines = [line for line in config.lines if window is None or line.lineno <= window]
-
-    def line(self, position: int) -> Line:
-        if 1 <= position <= len(self._lines):
-            return self._lines[position - 1]
-        return Line(position, 0, "")
-
-    def key(self, position: int) -> str:
-        return self.line(position).key
-
-    def value(self, position: int) -> str:
-        return self.line(position).value
+        self.lines = [line for line in config.lines if window is None or line.lineno <= window]
 
     def lineno(self, position: int) -> int:
         return self.line(position).lineno
-
-    def __len__(self) -> int:
-        return len(self._lines)
 
 
 def sh_test(left: str, op: str, right: str, *, left_quoted: bool = False, right_quoted: bool = True) -> bool:
