@@ -219,7 +219,7 @@ def test_shifted_config_raises() -> None:
     with pytest.raises(ConfigError, match="trainer"):
         plan(parse_text("\n".join(rows[n] for n in sorted(rows)), "c.txt"), LITE, ROOT)
     with pytest.raises(ConfigError):
-        make("benchmark_train")
+        make("no_such_mode")
     with pytest.raises(ConfigError, match="training command"):
         make(l15="trainer:pact_train", l17="pact_train:")
 

@@ -204,4 +204,4 @@ def test_klquant_whole_infer_reads_the_kl_layout() -> None:
 def test_empty_config_and_unknown_mode() -> None:
     assert template.plan(parse_text("", "e.txt"), "whole_infer", ROOT).cells == ()
     with pytest.raises(ConfigError):
-        make("benchmark_train")
+        make("no_such_mode")
