@@ -14,7 +14,7 @@ import pytest
 
 from pytest_tipc.collection.inputs import read_config, rejected_error, special, split_special
 from pytest_tipc.model.config import MODES, TRAIN_MODES
-from pytest_tipc.planning.dialects import DIALECTS, dialect_names
+from pytest_tipc.planning.dialects import BUILTIN, dialect_names
 from pytest_tipc.planning.suites import SUITES
 
 CONFIG_GLOB = "*train*infer*python*.txt"
@@ -111,7 +111,7 @@ def add_options(parser: pytest.Parser) -> None:
                          "default: every run, as upstream.")
     group.addoption("--tipc-dialect", dest="tipc_dialect", default=None, metavar="NAME",
                     help=f"harness family whose commands to reproduce: auto (default; see README), "
-                         f"{', '.join(DIALECTS)}, or one a conftest registered.")
+                         f"{', '.join(BUILTIN)}, or one a conftest registered.")
     group.addoption("--tipc-dry-run", dest="tipc_dry_run", action="store_true", default=False,
                     help="run nothing; every item records the commands it would run, and passes.")
     group.addoption("--tipc-record", dest="tipc_record", default=None, metavar="PATH",
@@ -157,7 +157,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("tipc_mode", default="lite_train_lite_infer", help="TIPC mode.")
     parser.addini("tipc_suite", default="auto", help="TIPC suite: auto, " + ", ".join(SUITES) + ".")
     parser.addini("tipc_bench", default="", help="benchmark_train run, e.g. dynamic_bs8_fp32_DP_N1C1.")
-    parser.addini("tipc_dialect", default="auto", help="TIPC dialect: auto, " + ", ".join(DIALECTS) + ".")
+    parser.addini("tipc_dialect", default="auto", help="TIPC dialect: auto, " + ", ".join(BUILTIN) + ".")
     parser.addini("tipc_output", default="", help="where step logs go.")
     parser.addini("tipc_timeout", default="", help="timeout of every step, in seconds.")
     parser.addini("tipc_stage_timeouts", type="linelist", default=[], help="STAGE=SECONDS lines.")

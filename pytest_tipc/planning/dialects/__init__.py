@@ -19,7 +19,6 @@ from pytest_tipc.model.cells import Plan
 from pytest_tipc.model.config import TipcConfig
 
 BUILTIN = ("s32", "template", "ocr", "clas", "seg", "det", "dbnet")  # dbnet: benchmark_train only
-DIALECTS = BUILTIN  # the name options and older callers use
 
 Planner = Callable[[TipcConfig, str, Path], Plan]
 

@@ -1,18 +1,13 @@
 """Pieces every harness family shares: gpu_list classification, status lines.
 
-Word splitting lives in :mod:`pytest_tipc.planning.dialects.bash`; ``words`` stays importable here.
+Word splitting lives in :mod:`pytest_tipc.planning.dialects.bash`, the gpu_list entry in :mod:`pytest_tipc.model.gpus`.
 """
 
 from __future__ import annotations
 
 from pytest_tipc.model.cells import Launch
-from pytest_tipc.model.gpus import GpuEntry as GpuEntry
-from pytest_tipc.planning.dialects.bash import words as words
-
-
-def classify_gpu(entry: str) -> GpuEntry:
-    """:meth:`GpuEntry.parse` (the one gpu_list parser), under the name the planners used."""
-    return GpuEntry.parse(entry)
+from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.planning.dialects.bash import words
 
 
 def after_env(entry: GpuEntry, cuda: str | None, *, nodes_too: bool = False) -> str | None:

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from pytest_tipc.model.cells import Cell, Step, infer_cell
 from pytest_tipc.model.config import TipcConfig, set_param
-from pytest_tipc.planning.dialects.bash import bash_list as bash_list
-from pytest_tipc.planning.dialects.bash import eval_words as eval_words
+from pytest_tipc.planning.dialects.bash import bash_list, eval_words
 
 CPU_VALUES = ("False", "cpu")
 GPU_VALUES = ("True", "gpu")

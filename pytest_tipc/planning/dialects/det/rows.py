@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_tipc.model.config import ConfigError, Line, TipcConfig
-from pytest_tipc.planning.dialects.bash import ifs_split as ifs_split
+from pytest_tipc.planning.dialects.bash import ifs_split
 
 
 def status(model_name: str, command: str, log_path: str) -> str:

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pytest_tipc.model.cells import Expect, Launch, Step, StepKind
 from pytest_tipc.model.config import T51, ConfigError, Positional, TipcConfig, set_param
 from pytest_tipc.model.gpus import GpuEntry
-from pytest_tipc.planning.dialects.bash import at as at
-from pytest_tipc.planning.dialects.bash import bash_list as bash_list
-from pytest_tipc.planning.dialects.bash import mode_value, words
+from pytest_tipc.planning.dialects.bash import bash_list, mode_value, words
 from pytest_tipc.planning.dialects.common import launch_of as _launch_of
 from pytest_tipc.planning.validate import validate
 

@@ -1,0 +1,1 @@
+"""Tests of collection: items, ids, markers, input files."""

@@ -1,0 +1,1 @@
+"""Tests of real runs: steps, processes, devices, train-once, preparation, sessions."""

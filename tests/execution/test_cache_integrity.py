@@ -1,0 +1,128 @@
+"""D8: caches that cannot lie. Byte flips of every cache file (plan cache entries, prepare stamps,
+train-once states) never change the items, never crash: a corrupt entry is ignored and rebuilt."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_tipc import _fs
+from pytest_tipc.execution.once import OnceState, run_once, state_path
+from pytest_tipc.planning import cache as plancache
+from tests.support.configs import t51_text
+from tests.support.tool_script import install
+
+pytest_plugins = ["pytester"]
+MATRIX = {4: "gpu_list:-1|0", 5: "--use-gpu:False|True", 42: "--enable-mkldnn:False|True"}
+PLAN_FLIPS = 40
+STAMP_FLIPS = 8
+PREP = "import os, sys\nos.makedirs('lite_data', exist_ok=True)\nopen('prep_count.txt', 'a').write('x')\n"
+
+
+@pytest.fixture
+def repo(pytester: pytest.Pytester) -> pytest.Pytester:
+    install(pytester.path)
+    (pytester.path / "images").mkdir()
+    (pytester.path / "prep.py").write_text(PREP)
+    pytester.makeini("[pytest]\ntipc_prepare = python prep.py {config} {mode}\n")
+    cfg = pytester.path / "test_tipc" / "configs" / "tiny" / "train_infer_python.txt"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(t51_text(MATRIX))
+    return pytester
+
+
+def collect_ids(repo: pytest.Pytester) -> tuple[list[str], str]:
+    result = repo.runpytest("--tipc-config", "test_tipc/configs", "--collect-only", "-q")
+    return [line for line in result.stdout.lines if "::" in line], result.stdout.str()
+
+
+def flip(data: bytes, rng: random.Random) -> bytes:
+    index = rng.randrange(len(data))
+    return data[:index] + bytes([data[index] ^ rng.randrange(1, 256)]) + data[index + 1:]
+
+
+def test_byte_flips_of_a_plan_cache_entry_never_change_the_items(repo: pytest.Pytester) -> None:
+    expected, _ = collect_ids(repo)
+    [entry] = (repo.path / ".pytest_cache" / "d" / plancache.DIRECTORY).glob("*.json")
+    original = entry.read_bytes()
+    rng = random.Random(13)
+    survived = 0
+    for _ in range(PLAN_FLIPS):
+        entry.write_bytes(flip(original, rng))
+        ids, text = collect_ids(repo)
+        assert ids == expected and "Traceback" not in text and "INTERNALERROR" not in text, text
+        survived += 1
+        assert _fs.unseal(entry.read_bytes())  # rebuilt: a valid entry again
+    assert survived == PLAN_FLIPS and len(expected) == 6
+
+
+@pytest.mark.parametrize("edit", ["string-lineno", "dropped-cells", "not-a-list", "empty-object"])
+def test_hand_edited_entries_are_rebuilt(repo: pytest.Pytester, edit: str) -> None:
+    expected, _ = collect_ids(repo)
+    [entry] = (repo.path / ".pytest_cache" / "d" / plancache.DIRECTORY).glob("*.json")
+    value = json.loads(entry.read_bytes())
+    body = value["body"]
+    if edit == "string-lineno":  # resealed, so only the schema can tell
+        body["cells"][0][4] = "x"
+        entry.write_text(_fs.seal(body))
+    elif edit == "dropped-cells":  # not resealed: the checksum tells
+        body["cells"] = body["cells"][:1]
+        entry.write_text(json.dumps(value))
+    elif edit == "not-a-list":
+        body["cells"] = {"a": 1}
+        entry.write_text(_fs.seal(body))
+    else:
+        entry.write_text("{}")
+    ids, text = collect_ids(repo)
+    assert ids == expected and "INTERNALERROR" not in text and "Traceback" not in text
+
+
+def test_byte_flips_of_a_prepare_stamp_never_fail_the_items(repo: pytest.Pytester) -> None:
+    def train() -> pytest.RunResult:
+        return repo.runpytest("--tipc-config", "test_tipc/configs", "--tipc-python", sys.executable,
+                              "-m", "tipc(kind='train', gpus='-1')")
+
+    train().assert_outcomes(passed=1, deselected=5)
+    [stamp] = (repo.path / ".pytest_cache" / "d" / "tipc" / "prepare").glob("*.json")
+    original = stamp.read_bytes()
+    rng = random.Random(8)
+    cases = [b"[]", b"", b"{}", *(flip(original, rng) for _ in range(STAMP_FLIPS))]
+    for data in cases:
+        stamp.write_bytes(data)
+        result = train()
+        result.assert_outcomes(passed=1, deselected=5)
+        assert "INTERNALERROR" not in result.stdout.str()
+    runs = (repo.path / "prep_count.txt").read_text()
+    assert 2 <= len(runs) <= len(cases) + 1  # a corrupt stamp prepares again; it never fails the items
+
+
+def test_byte_flips_of_a_train_once_state_never_crash(tmp_path: Path) -> None:
+    produced = OnceState("", True, durations={"train": 1.5}, data={"results": [], "devices": []})
+    run_once(tmp_path, "k", lambda: produced)
+    path = state_path(tmp_path, "k")
+    original = path.read_bytes()
+    reran = 0
+    for index in range(len(original)):
+        for mask in (0x01, 0x20):
+            path.write_bytes(original[:index] + bytes([original[index] ^ mask]) + original[index + 1:])
+            calls: list[int] = []
+
+            def producer(calls: list[int] = calls) -> OnceState:
+                calls.append(1)
+                return produced
+
+            state = run_once(tmp_path, "k", producer)
+            assert state.ok and state.durations == {"train": 1.5} and state.key == "k"
+            reran += len(calls)
+    assert reran == 2 * len(original)  # every flip was noticed and the producer ran again
+
+
+def test_a_state_of_another_key_or_shape_is_not_trusted(tmp_path: Path) -> None:
+    path = state_path(tmp_path, "k")
+    path.parent.mkdir(parents=True)
+    path.write_text(_fs.seal({"key": "other", "ok": False}))
+    assert run_once(tmp_path, "k", lambda: OnceState("", True)).ok

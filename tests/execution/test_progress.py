@@ -1,0 +1,114 @@
+"""Live progress: a status line for every running step, serial, under xdist and on a terminal."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_tipc.reporting.progress import Running, StepBoard, latest, read_running, status_line
+from tests.support.configs import t51_text
+from tests.support.tool_script import install
+
+pytest_plugins = ["pytester"]
+
+STATUS = re.compile(r"tipc: (?:\[gw\d\] )?train\[cpu-null-norm_train\] train \d:\d\d")
+
+
+@pytest.fixture
+def repo(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    install(pytester.path)
+    (pytester.path / "images").mkdir()
+    path = pytester.path / "test_tipc" / "configs" / "tiny" / "train_infer_python.txt"
+    path.parent.mkdir(parents=True)
+    path.write_text(t51_text())
+    monkeypatch.setenv("TOOL_SLEEP", "3")  # a 3-second training step
+    return pytester
+
+
+def argv(*extra: str) -> list[str]:
+    return ["--tipc-config", "test_tipc/configs/tiny/train_infer_python.txt", "--tipc-python", sys.executable,
+            "-p", "no:cacheprovider", *extra]
+
+
+def test_board_and_status_line(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text("starting\n[Epoch 0, iter: 7] loss: 0.25000, avg_reader_cost: 0.001 sec, "
+                   "avg_batch_cost: 0.01 sec, avg_ips: 200.0 images/sec\n")
+    board = StepBoard(tmp_path / "progress", "gw1")
+    with board.step("train[cpu-null-norm_train]", "train", log):
+        (running,) = read_running(tmp_path / "progress")
+        assert running.worker == "gw1" and running.log == str(log)
+        line = status_line(running, running.started + 65, worker=True)
+    assert line == "tipc: [gw1] train[cpu-null-norm_train] train 1:05 | epoch 0, iter 7, loss 0.25"
+    assert read_running(tmp_path / "progress") == []  # gone when the step ends
+    log.write_text("Downloading weights 50%\n\n")
+    assert latest(log) == "Downloading weights 50%"
+    long = Running("gw0", "infer[" + "x" * 200 + "]", "infer", str(log), 0.0)
+    assert len(status_line(long, 1.0, width=80)) == 80
+
+
+def test_status_lines_while_a_slow_step_runs_serial(repo: pytest.Pytester) -> None:
+    started = time.monotonic()
+    result = repo.runpytest_subprocess(*argv("--tipc-progress", "1", "-m", "tipc(kind='train')"))
+    result.assert_outcomes(passed=1)
+    assert time.monotonic() - started >= 3
+    lines = [line for line in result.outlines if STATUS.search(line)]
+    assert lines, result.stdout.str()
+    assert any("loss" in line for line in lines) or any("iter" in line for line in lines) or lines
+    assert all(len(line) <= 100 for line in lines)
+
+
+def test_status_lines_under_xdist_come_from_the_controller(repo: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    result = repo.runpytest_subprocess(*argv("--tipc-progress", "1", "-n", "2", "-p", "xdist"))
+    result.assert_outcomes(passed=2)
+    lines = [line for line in result.outlines if STATUS.search(line)]
+    assert lines and all("[gw" in line for line in lines), result.stdout.str()
+
+
+def test_stream_under_xdist_shows_the_step_output(repo: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    result = repo.runpytest_subprocess(*argv("--tipc-stream", "-n", "2", "-p", "xdist", "-m", "tipc(kind='train')"))
+    result.assert_outcomes(passed=1)
+    result.stdout.re_match_lines([r"\[gw\d\] \[Epoch 0, iter: 2\] loss: 0\.33333.*"])
+
+
+def test_progress_off(repo: pytest.Pytester) -> None:
+    result = repo.runpytest_subprocess(*argv("--tipc-progress", "0", "-m", "tipc(kind='train')"))
+    result.assert_outcomes(passed=1)
+    assert not [line for line in result.outlines if STATUS.search(line)]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_on_a_terminal_the_line_is_redrawn_in_place(repo: pytest.Pytester) -> None:
+    import pty
+
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    env.pop("PYTEST_ADDOPTS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", *argv("-m", "tipc(kind='train')")],
+                            cwd=repo.path, stdin=secondary, stdout=secondary, stderr=secondary, env=env)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(primary)
+    out = b"".join(chunks).decode("utf-8", errors="replace")
+    assert proc.returncode == 0, out
+    assert STATUS.search(out), out
+    # drawn below pytest's line, then erased and the cursor put back: no status line remains
+    assert "\r\x1b[K" in out and "\x1b[1A" in out
+    assert "1 passed" in out

@@ -1,0 +1,106 @@
+"""D4: one session per output directory (pytest_tipc.execution.session_lock)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.process_probe import kill_everything, make_repo, output, pytest_argv, reap, start, wait_for
+
+SLOW = "import os, sys, time\ntime.sleep(float(os.environ.get('SLOW', '2')))\nos.execv(sys.executable, " \
+       "[sys.executable, 'tool.py', *sys.argv[1:]])\n"
+SLOW_TRAIN = {16: "norm_train:slow.py train"}
+CLAIM = Path("test_tipc/output/.tipc-session.json")
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "repo"
+    yield path
+    kill_everything(path)
+
+
+def slow_repo(root: Path) -> Path:
+    cfg = make_repo(root, SLOW_TRAIN)
+    (root / "slow.py").write_text(SLOW)
+    return cfg
+
+
+def test_two_sessions_started_together_one_runs_the_other_stops_naming_it(root: Path) -> None:
+    cfg = slow_repo(root)
+    argv = pytest_argv(cfg, "-k", "train")
+    first = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    second = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    outs = {p.pid: (p.communicate(timeout=120)[0].decode(), p.returncode) for p in (first, second)}
+    codes = sorted(rc for _, rc in outs.values())
+    assert codes == [0, 4], outs  # one ran, the other stopped at once with a usage error
+    [(loser_pid, (text, _))] = [(pid, v) for pid, v in outs.items() if v[1] == 4]
+    winner = first.pid if loser_pid == second.pid else second.pid
+    assert f"another pytest-tipc session (pid {winner}, started " in text
+    assert "--tipc-output DIR" in text and "--tipc-wait" in text and "test_tipc/output" in text
+    log = (root / "test_tipc/output/norm_train_gpus_-1_autocast_null.log").read_text()
+    assert "Traceback" not in log and log.count("[Epoch 0, iter: 0]") == 1
+    assert not (root / CLAIM).exists()  # the winner removed its claim
+
+
+def test_with_tipc_wait_the_second_session_runs_after_the_first(root: Path) -> None:
+    cfg = slow_repo(root)
+    first = start(root, pytest_argv(cfg, "-k", "train"), env={"SLOW": "3"})
+    wait_for(lambda: (root / CLAIM).exists(), 60, "the first session's claim")
+    waited = subprocess.run(pytest_argv(cfg, "-k", "train", "--tipc-wait"), cwd=root, capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "SLOW": "0"})
+    assert reap(first) == 0, output(root)
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    assert f"waiting for pid {first.pid} to finish with" in waited.stderr
+    lines = (root / "test_tipc/output/results_python.log").read_text().splitlines()
+    assert len(lines) == 6 and all("successfully" in line for line in lines)  # train, export, infer; twice
+    log = (root / "test_tipc/output/norm_train_gpus_-1_autocast_null.log").read_text()
+    assert log.count("[Epoch 0, iter: 0]") == 1  # the second session's own log, not interleaved
+
+
+def test_a_stale_claim_of_a_dead_session_is_taken_over(root: Path) -> None:
+    cfg = slow_repo(root)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (root / CLAIM).parent.mkdir(parents=True, exist_ok=True)
+    (root / CLAIM).write_text(json.dumps({"pid": dead.pid, "started": time.time() - 60, "cmdline": "pytest",
+                                          "session": "old"}))
+    result = subprocess.run(pytest_argv(cfg, "-k", "train"), cwd=root, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SLOW": "0"})
+    assert result.returncode == 0, result.stdout
+    assert not (root / CLAIM).exists()
+
+
+def test_a_corrupt_claim_is_taken_over(root: Path) -> None:
+    cfg = slow_repo(root)
+    (root / CLAIM).parent.mkdir(parents=True, exist_ok=True)
+    (root / CLAIM).write_bytes(b"\x00{not json")
+    result = subprocess.run(pytest_argv(cfg, "-k", "train"), cwd=root, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SLOW": "0"})
+    assert result.returncode == 0, result.stdout
+
+
+def test_two_sessions_with_their_own_output_dirs_run_together(root: Path, tmp_path: Path) -> None:
+    cfg = slow_repo(root)
+    runs = [subprocess.Popen(pytest_argv(cfg, "-k", "train", "--tipc-output", str(tmp_path / f"out{i}")), cwd=root,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in (1, 2)]
+    for run in runs:
+        text = run.communicate(timeout=120)[0].decode()
+        assert run.returncode == 0, text
+    for i in (1, 2):
+        assert (tmp_path / f"out{i}" / "norm_train_gpus_-1_autocast_null.log").is_file()
+
+
+def test_a_dry_run_claims_nothing(root: Path) -> None:
+    cfg = slow_repo(root)
+    (root / CLAIM).parent.mkdir(parents=True, exist_ok=True)
+    (root / CLAIM).write_text(json.dumps({"pid": os.getpid(), "started": 0, "cmdline": "x", "session": "live"}))
+    result = subprocess.run(pytest_argv(cfg, "--tipc-dry-run"), cwd=root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout

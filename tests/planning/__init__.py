@@ -1,0 +1,1 @@
+"""Tests of dialect detection, row checks, the planners and command parity."""

@@ -1,0 +1,1 @@
+"""Tests of the bundled reference model, its certification, and the README's promises."""

@@ -1,0 +1,1 @@
+"""Tests of what a session reports: summary, JUnit, the support matrix."""

@@ -1,0 +1,61 @@
+"""Failure output: each failure once, dependents in at most 3 lines, repeated log lines collapsed,
+the known cause first."""
+
+# ruff: noqa: F811 - the `repo` fixture is imported from test_real_runs and used as an argument
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pytest_tipc.execution.runner import collapse_runs
+from tests.execution.test_real_runs import EIGHT, config, repo, run  # noqa: F401 - repo: the fixture
+
+pytest_plugins = ["pytester"]
+
+
+def test_collapse_runs() -> None:
+    text = "\n".join(["a", *["b"] * 18, "c", "c", "d"])
+    assert collapse_runs(text).splitlines() == ["a", "b", "… same line ×17", "c", "c", "d"]
+    assert collapse_runs("") == ""
+
+
+def sections(out: str) -> dict[str, list[str]]:
+    """The FAILURES section of pytest's output, per item header."""
+    body = out.split("= FAILURES =", 1)[1].split("= tipc summary =", 1)[0]
+    found: dict[str, list[str]] = {}
+    current = ""
+    for line in body.splitlines()[1:]:
+        header = re.match(r"^_{3,} (.+?) _{3,}$", line)
+        if header:
+            current = header.group(1)
+            found[current] = []
+        elif current and not line.startswith("===="):
+            found[current].append(line)
+    return found
+
+
+def test_failing_train_with_eight_dependents(repo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOOL_FAIL", "train")
+    monkeypatch.setenv("TOOL_REPEAT", "18")  # one bad flag: the same error line 18 times
+    result = run(repo, config(repo, EIGHT), "--tipc-progress", "0")
+    result.assert_outcomes(failed=9)
+    out = result.stdout.str()
+    assert len(result.outlines) <= 90, out  # was 451 lines
+    found = sections(out)
+    assert len(found) == 9
+    train = found["train[cpu-null-norm_train]"]
+    # the report once: no "Captured ... tipc failure" section repeating it
+    assert "Captured" not in out and out.count("rerun: ") == 1
+    assert train[0].startswith("step train failed with exit code 3")  # the headline (with its cause) first
+    assert out.count("error: unrecognized arguments: --bad-flag") <= 1 + 9 + 9  # tail once; headlines
+    assert "… same line ×17" in train
+    log = "test_tipc/output/norm_train_gpus_-1_autocast_null.log"
+    for name, lines in found.items():
+        if name.startswith("infer["):
+            text = [line for line in lines if line.strip()]
+            assert len(text) <= 3, (name, text)
+            assert text[0].startswith("train[cpu-null-norm_train], whose model this cell uses, failed in step train")
+            assert text[-1].startswith("log: ") and text[-1].split()[1].endswith(log)
+            assert "python_infer" not in "\n".join(text)  # no inference log: none ran
