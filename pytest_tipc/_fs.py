@@ -10,6 +10,8 @@
   inside one of the directories the plugin may write to.
 * :func:`seal` / :func:`unseal` wrap a cache file's JSON with its checksum, so a flipped byte or
   an edit is noticed on load and the entry rebuilt instead of trusted.
+* :func:`line_chunks` reads a file a bounded block at a time, each chunk ending at a line end, so
+  checks of big logs stay linear in time and bounded in memory.
 * :class:`WriteError` is an ``OSError`` of the plugin's own writes whose message names the path,
   the errno and what the plugin was doing, for the item's failure report.
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 from filelock import FileLock
 
 __all__ = ["EscapeError", "WriteError", "append_bytes", "append_lines", "confine", "describe_os_error",
-           "inside", "lock", "seal", "unseal", "write_atomic"]
+           "inside", "line_chunks", "lock", "seal", "unseal", "write_atomic"]
 
 
 class WriteError(OSError):
@@ -146,3 +148,26 @@ def unseal(data: bytes | str) -> object:
     if hashlib.sha256(text.encode("utf-8")).hexdigest() != value["sha256"]:
         raise ValueError("its checksum does not match its content")
     return value["body"]
+
+
+CHUNK = 8 << 20  # bytes read at a time by line_chunks
+
+
+def line_chunks(path: str | os.PathLike[str], size: int | None = None) -> Iterable[str]:
+    """The file's text, ``size`` bytes at a time, each chunk ending with a line end (the last one
+    gets one if the file has none): whatever the file's size, memory stays bounded."""
+    with open(path, "rb") as fh:
+        rest = b""
+        while True:
+            block = fh.read(size or CHUNK)
+            if not block:
+                break
+            block = rest + block
+            cut = block.rfind(b"\n")
+            if cut < 0:
+                rest = block
+                continue
+            rest = block[cut + 1:]
+            yield block[: cut + 1].decode("utf-8", errors="replace")
+        if rest:
+            yield rest.decode("utf-8", errors="replace") + "\n"

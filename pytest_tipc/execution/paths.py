@@ -203,3 +203,13 @@ def _line_naming(config: TipcConfig, path: str) -> Line | None:
             if best is None or len(value) > len(best.text.partition(":")[2]):
                 best = line
     return best
+
+
+def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None) -> str:
+    """``path`` as messages show it: relative to ``root`` when there is one, else as given."""
+    if root is not None:
+        try:
+            return os.path.relpath(path, root)
+        except ValueError:
+            pass
+    return str(path)

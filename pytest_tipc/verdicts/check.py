@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_tipc.execution.paths import shown_path
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.options import Settings
 from pytest_tipc.reporting.records import junit_properties, metrics_property
@@ -103,11 +104,11 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
         shown = next((r for r in outcome.results if r.kind == "train"), None) if cell.kind == "train" else None
         shown = shown or outcome.results[-1]
         failed = outcome.results[-1] if not outcome.ok else shown  # the step that failed, or the shown one
-        metrics["log"] = _shown(shown.log_path, root)
+        metrics["log"] = shown_path(shown.log_path, root)
         metrics["log_path"] = os.path.abspath(failed.log_path)  # the log that ran (reports link to it)
         item.user_properties += [("tipc_log", str(failed.log_path)), ("tipc_command", shlex.join(failed.argv))]
     elif outcome.dependency is not None and outcome.dependency.log_path:  # nothing of its own ran
-        metrics["log"] = _shown(outcome.dependency.log_path, root)
+        metrics["log"] = shown_path(outcome.dependency.log_path, root)
         metrics["log_path"] = os.path.abspath(outcome.dependency.log_path)
         item.user_properties.append(("tipc_log", str(outcome.dependency.log_path)))
     if getattr(outcome, "waited", 0.0) and cell.requires:  # JUnit: not part of the item's own time
@@ -122,7 +123,7 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
     if cell.kind == "train" and train is not None:
         from pytest_tipc.verdicts.trainlog import check_train_log
 
-        summary = check_train_log(train.log_path, display_path=_shown(train.log_path, root))
+        summary = check_train_log(train.log_path, display_path=shown_path(train.log_path, root))
         metrics.update(summary.metrics())
         if settings.check_train_log and not summary.ok:
             problems.append(summary.failure_message())
@@ -201,7 +202,7 @@ def _no_output(result: Any, root: Path) -> str:
     lines = [f"{head}: {why}" if why else f"{head} (no result line, no AutoLog block, no saved file)"]
     if cause is not None:
         lines.append(cause.block())
-    lines += [f"command: {' '.join(result.argv)}", f"cwd: {result.cwd}", f"log: {_shown(log, root)}"]
+    lines += [f"command: {' '.join(result.argv)}", f"cwd: {result.cwd}", f"log: {shown_path(log, root)}"]
     if cause is None or cause.tail:
         lines += [f"----- last 50 lines of {log} -----", result.tail(50) or "(empty log)"]
     return "\n".join(lines)
@@ -220,8 +221,3 @@ def _publish(item: TipcItem, metrics: dict[str, Any]) -> None:
     item.user_properties.append(metrics_property(metrics))
 
 
-def _shown(path: Path | str, root: Path) -> str:
-    try:
-        return os.path.relpath(path, root)
-    except ValueError:
-        return str(path)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from pytest_tipc.execution.interpreter import is_python_name
+from pytest_tipc.execution.paths import shown_path
 from pytest_tipc.execution.runner import StepResult
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.verdicts.results.compare import Comparison, Row, Tolerance, compare_values
@@ -92,13 +93,6 @@ def _python(results: Sequence[StepResult]) -> str:
     return sys.executable
 
 
-def _shown(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return os.path.relpath(path, root)
-        except ValueError:
-            pass
-    return str(path)
 
 
 def _read(path: Path) -> str:
@@ -110,7 +104,7 @@ def _read(path: Path) -> str:
 
 def check_file(path: Path, log_path: Path, root: Path | None = None) -> tuple[str, dict[str, Any]]:
     """Problem text (``""`` when fine) and metrics for the converted file itself."""
-    shown, log_shown = _shown(path, root), _shown(log_path, root)
+    shown, log_shown = shown_path(path, root), shown_path(log_path, root)
     if not path.is_file():
         return (f"paddle2onnx exited 0 but wrote no {shown} (conversion log: {log_shown}). "
                 "Fix: read the conversion log; check --model_dir/--model_filename point at the exported model"), {}
@@ -216,8 +210,8 @@ def check_runtimes(converted: Sequence[Converted], *, images: str, python: str, 
         if not comparison.ok:
             messages.append(
                 f"onnxruntime differs from Paddle Inference for {len(comparison.failures)} of {len(rows)} inputs "
-                f"({info['fed']})\n  onnx:   {_shown(conv.onnx, root)} (opset {info.get('opset')})\n"
-                f"  paddle: {_shown(conv.model_dir, root)}\n  tolerance ({precision}): {tolerance}; "
+                f"({info['fed']})\n  onnx:   {shown_path(conv.onnx, root)} (opset {info.get('opset')})\n"
+                f"  paddle: {shown_path(conv.model_dir, root)}\n  tolerance ({precision}): {tolerance}; "
                 f"expected = Paddle Inference, obtained = onnxruntime\n\n{comparison.table()}")
     diffs = [r.max_abs_diff for r in rows_all if r.max_abs_diff is not None]
     metrics.update({"onnx_opset": max(opsets) if opsets else None, "onnx_max_abs_diff": max(diffs) if diffs else None,

@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pytest_tipc._fs import line_chunks
 
 REQUIRED_FIELDS = ("loss", "avg_reader_cost", "avg_batch_cost", "avg_ips")
 INI_OPT_OUT = "tipc_check_train_log = false"
@@ -153,7 +155,6 @@ _NUMBER_NC = "(?:" + _NUMBER[1:]  # the same number, without a capture group
 # and ``ips:`` both end with ``ips:``), so counting them counts the field.
 _FAST_TOKENS = {"loss": ("loss",), "avg_reader_cost": ("reader_cost", "data_cost"),
                 "avg_batch_cost": ("batch_cost",), "avg_ips": ("ips",)}
-CHUNK = 8 << 20  # bytes read at a time: memory stays bounded whatever the log's size
 
 
 def _excluded() -> re.Pattern[str]:
@@ -254,31 +255,16 @@ class _Stats:
         return self.sums[name] / self.finite[name] if self.finite[name] else None
 
 
-def _chunks(source: str | Path) -> Iterator[str]:
+def _chunks(source: str | Path) -> Iterable[str]:
     if isinstance(source, str):
-        yield source if source.endswith("\n") else source + "\n"
-        return
-    with open(source, "rb") as fh:
-        rest = b""
-        while True:
-            block = fh.read(CHUNK)
-            if not block:
-                break
-            block = rest + block
-            cut = block.rfind(b"\n")
-            if cut < 0:
-                rest = block
-                continue
-            rest = block[cut + 1:]
-            yield block[: cut + 1].decode("utf-8", errors="replace")
-        if rest:
-            yield rest.decode("utf-8", errors="replace") + "\n"
+        return [source if source.endswith("\n") else source + "\n"]
+    return line_chunks(source)
 
 
 def summarize(text: str | Path, log_path: str = "<log>", *, required: tuple[str, ...] = REQUIRED_FIELDS,
               spec_names: bool = False) -> TrainLogSummary:
     """Check a training log: its text, or a file (:class:`~pathlib.Path`), read in chunks of
-    :data:`CHUNK` bytes so that time is linear in the size and memory stays bounded."""
+    :data:`pytest_tipc._fs.CHUNK` bytes so that time is linear in the size and memory stays bounded."""
     unknown = [name for name in required if name not in _SPELLINGS]
     if unknown:
         raise ValueError(f"unknown training-log field(s) {unknown}; known: {', '.join(_SPELLINGS)}")

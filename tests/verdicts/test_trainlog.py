@@ -162,11 +162,12 @@ class TestStreaming:
     @pytest.mark.parametrize("log", [S32_LOG, OCR_LOG, CLAS_LOG, DET_LOG, SEG_LOG], ids=["s32", "ocr", "clas", "det", "seg"])
     def test_fast_path_agrees_with_line_by_line(self, log: str, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+        from pytest_tipc import _fs
         from pytest_tipc.verdicts import trainlog
 
         path = tmp_path / "train.log"
         path.write_text(log * 50)
-        monkeypatch.setattr(trainlog, "CHUNK", 700)  # many chunk boundaries, some inside a line
+        monkeypatch.setattr(_fs, "CHUNK", 700)  # many chunk boundaries, some inside a line
         fast = check_train_log(path)
         monkeypatch.setattr(trainlog._Stats, "_feed_regular", lambda self, text: False)
         slow = check_train_log(path)

@@ -36,12 +36,12 @@ Updates
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pytest_tipc.execution.paths import shown_path
 from pytest_tipc.verdicts.results.baselines import (
     WORKEROUTPUT_KEY,
     UpdateQueue,
@@ -194,13 +194,6 @@ class ResultsVerdict:
                 "results_max_abs_diff": max(diffs) if diffs else None}
 
 
-def _display(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return os.path.relpath(path, root)
-        except ValueError:
-            pass
-    return str(path)
 
 
 def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, precision: str,
@@ -215,7 +208,7 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
     tol = tolerance or tolerance_for(precision)
     base = Path(root) if root is not None else None
     log_path = Path(log_path)
-    log_shown = _display(log_path, base)
+    log_shown = shown_path(log_path, base)
     try:
         with open(log_path, "rb"):
             pass
@@ -226,7 +219,7 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
     path = select_results_file(results_dir, model, precision, kind, pattern)
     if path is None:
         return _missing_file(log_text, log_shown, results_dir, model, precision, kind, update, owner, base)
-    shown = _display(path, base)
+    shown = shown_path(path, base)
     try:
         stored = load_results(path)
     except ResultsFileError as exc:
@@ -292,12 +285,12 @@ def _request_from_log(log_text: str | Path, path: Path, form: str, owner: str) -
 def _missing_file(log_text: str | Path, log_shown: str, results_dir: str | Path, model: str, precision: str,
                   kind: str, update: UpdateMode, owner: str, base: Path | None) -> ResultsVerdict:
     target = expected_results_path(results_dir, model, precision, kind)
-    shown = _display(target, base)
+    shown = shown_path(target, base)
     others = model_results_files(results_dir, model, kind)
     if update == "none":
         if not others:
             return ResultsVerdict(True, configured=False)
-        names = ", ".join(_display(p, base) for p in others)
+        names = ", ".join(shown_path(p, base) for p in others)
         return ResultsVerdict(False, f"no stored {precision} results for {model}: expected {shown} "
                                      f"(found {names}).\nTo create it from {log_shown}: rerun with --tipc-update "
                                      "(the item fails once) or --tipc-update-all (it passes).", results_path=target)

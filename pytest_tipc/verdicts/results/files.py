@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pytest_tipc._fs import line_chunks
 from pytest_tipc.execution.paths import results_file
 
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -264,30 +265,15 @@ def log_lines(source: str | Path | Iterable[str]) -> Iterable[str]:
     return source
 
 
-CHUNK = 8 << 20  # bytes read at a time
 
 
 def _chunks(log: str | Path | Iterable[str]) -> Iterable[str]:
-    """The log as text chunks that end at a line end (a file is read :data:`CHUNK` bytes at a time)."""
+    """The log as text chunks that end at a line end (a file is read a bounded block at a time)."""
     if isinstance(log, str):
-        yield log
-        return
+        return [log]
     if not isinstance(log, Path):
-        yield "\n".join(log)
-        return
-    with open(log, "rb") as fh:
-        rest = b""
-        while True:
-            block = fh.read(CHUNK)
-            if not block:
-                break
-            block = rest + block
-            cut = block.rfind(b"\n")
-            rest, block = (block, b"") if cut < 0 else (block[cut + 1:], block[: cut + 1])
-            if block:
-                yield block.decode("utf-8", errors="replace")
-        if rest:
-            yield rest.decode("utf-8", errors="replace")
+        return ["\n".join(log)]
+    return line_chunks(log)
 
 
 def _candidate_lines(log: str | Path | Iterable[str], tails: set[str] | None) -> Iterable[tuple[int, str]]:
