@@ -106,6 +106,8 @@ elif stage == "export":
     os.makedirs(out, exist_ok=True)
     for name in ("inference.pdiparams", "inference.json"):
         open(os.path.join(out, name), "w").close()
+elif stage == "infer":  # the evidence of inference a verdict asks for: one result line per image
+    print('demo.jpg\\t{"class_ids": [1], "scores": [0.9]}')
 with open(os.environ["STEP_TIMES"], "a") as fh:
     fh.write(json.dumps({"stage": stage, "start": start, "end": time.time()}) + "\\n")
 """
