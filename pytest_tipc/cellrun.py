@@ -70,6 +70,7 @@ class CellRun:
         from pytest_tipc.execution.engine import PrepareError
 
         root = Path(self.plan.root)
+        engine.warm(self.plan, cell)
         try:
             engine.prepare(self.item.path, self.plan.mode, root=root)
         except PrepareError as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
+import threading
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -271,6 +272,24 @@ class Engine:
                 if not result.ok and not self.settings.keep_going:
                     return results, result.failure_report(), leased
         return results, _failure_report(results), leased
+
+    def warm(self, plan: Plan, cell: Cell) -> None:
+        """Probe the interpreter of the cell's first step (does it start, can it import paddle, does
+        it need the auto_log shim: each result cached per process) in a background thread, while the
+        item prepares data or waits for its training, so the probes are off the critical path."""
+        if not cell.steps or plan.root is None:
+            return
+        step, root = cell.steps[0], Path(plan.root)
+
+        def probe() -> None:
+            try:
+                command = command_for(step, root, python=self.settings.python)
+                if command.argv and is_python_name(command.argv[0]):
+                    paddle_problem(command.argv[0], command.env)
+            except Exception:  # the step itself reports whatever goes wrong here
+                pass
+
+        threading.Thread(target=probe, name="tipc-warm", daemon=True).start()
 
     def _refuse_interpreter(self, step: Step, log_path: Path, root: Path) -> StepResult | None:
         """A failed result for a first step whose interpreter cannot import paddle while pytest's

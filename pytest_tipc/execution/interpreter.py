@@ -127,6 +127,8 @@ def paddle_problem(exe: str, env: Mapping[str, str]) -> str:
 
 def _probe(exe: str, env: Mapping[str, str]) -> str:
     """Empty when ``exe -c pass`` works, else what went wrong (cached per process)."""
+    if os.path.abspath(exe) == os.path.abspath(sys.executable):
+        return ""  # the interpreter running pytest starts
     key = (exe, env.get("PATH", ""))
     with _probe_lock:
         if key in _probed:
