@@ -8,6 +8,7 @@ is made again, from the bytes collection read, when one of its items runs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -149,6 +150,19 @@ class TipcItem(pytest.Function):
         self.user_properties.append(record_property(make_record(
             config=tipc_file.shown_path(), model=plan.model_name, mode=plan.mode, kind=cell.kind, key=cell.key,
             dialect=plan.dialect, parent=cell.requires or "", fields=cell.field_map, log=_record_log(cell))))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        """pytest's representation, with a TIPC verdict's crash message cut to its headline.
+
+        The short test summary and JUnit's ``message`` attribute show the crash message; pytest
+        prints all of it when it runs on CI (``CI`` set), so a verdict's command, log tail and rerun
+        line would be printed twice. The full verdict stays in the FAILURES section."""
+        longrepr = super().repr_failure(excinfo)
+        crash = getattr(longrepr, "reprcrash", None)
+        if isinstance(excinfo.value, pytest.fail.Exception) and not excinfo.value.pytrace and crash is not None:
+            head = crash.message.split("\n", 1)[0]
+            setattr(longrepr, "reprcrash", dataclasses.replace(crash, message=head))  # noqa: B010
+        return longrepr
 
     def reportinfo(self) -> tuple[Path, int, str]:
         lineno = self.parent.stash.get(INDEX_KEY, {}).get(self.name, (0, 0))[1]  # type: ignore[union-attr]

@@ -36,7 +36,14 @@ def sections(out: str) -> dict[str, list[str]]:
     return found
 
 
-def test_failing_train_with_eight_dependents(repo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("ci", [False, True], ids=["terminal", "ci"])
+def test_failing_train_with_eight_dependents(repo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                             ci: bool) -> None:
+    # on CI (CI or BUILD_NUMBER set) pytest prints a short-summary message in full, not cut to a line
+    for name in ("CI", "BUILD_NUMBER"):
+        monkeypatch.delenv(name, raising=False)
+    if ci:
+        monkeypatch.setenv("CI", "true")
     monkeypatch.setenv("TOOL_FAIL", "train")
     monkeypatch.setenv("TOOL_REPEAT", "18")  # one bad flag: the same error line 18 times
     result = run(repo, config(repo, EIGHT), "--tipc-progress", "0")
@@ -51,6 +58,12 @@ def test_failing_train_with_eight_dependents(repo: pytest.Pytester, monkeypatch:
     assert train[0].startswith("step train failed with exit code 3")  # the headline (with its cause) first
     assert out.count("error: unrecognized arguments: --bad-flag") <= 1 + 9 + 9  # tail once; headlines
     assert "… same line ×17" in train
+    summary = out.split("= short test summary info =", 1)[1].splitlines()[1:]
+    assert len(summary) <= 9 + 1, summary  # one line a failure (and the closing line)
+    assert summary[0].startswith("FAILED ")
+    if ci:  # in full on CI; a terminal cuts it to its width
+        assert summary[0].endswith(" - Failed: step train failed with exit code 3: error: unrecognized arguments: "
+                                   "--bad-flag (log line 2)"), summary[0]
     log = "test_tipc/output/norm_train_gpus_-1_autocast_null.log"
     for name, lines in found.items():
         if name.startswith("infer["):
