@@ -5,10 +5,13 @@ process starts its first step, in its own session, with a pipe as stdin. pytest 
 ``+ PID CREATE_TIME TOKEN`` when a step's leader starts and ``- PID`` when its tree was swept.
 Four times a second the watchdog notes every descendant of each live leader, and every child of
 pytest created since (the orphans that reparented to pytest, its child subreaper). When its stdin
-reaches end-of-file (pytest exited in any way, ``kill -9`` included), it SIGTERMs every noted
+reaches end-of-file (pytest exited in any way, ``kill -9`` included), it notes the leaders' trees
+once more and SIGTERMs every noted
 process that still runs (checked by start time, so a reused pid is spared), every process group
 a leader led, their current descendants and every process carrying a step token; two seconds
-later it SIGKILLs what is left, and exits.
+later it SIGKILLs what is left, and exits. An orphan that reparented to pytest is known from the
+first tick after it did: one adopted in the last quarter second before a ``kill -9`` of pytest is
+beyond the watchdog's reach (after pytest's death, nothing tells it from any other orphan).
 
 Usage: ``python watchdog.py PYTEST_PID``.
 """
@@ -144,6 +147,8 @@ def main(argv: list[str]) -> int:
                 watch.feed(line.decode("ascii", "replace"))
         if watch.leaders:
             watch.note()
+    if watch.leaders:
+        watch.note()  # what the leaders' trees started since the last tick (they may outlive pytest a moment)
     if watch.leaders or watch.noted:
         watch.kill_all()
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,6 +62,9 @@ def test_kill_9_of_pytest_takes_the_daemon_along(root: Path) -> None:
     session = start(root, pytest_argv(cfg, "-k", "train"), env={"TOOL_HANG": "train"})
     wait_for(lambda: steps_running(root, "probe-daemon") and steps_running(root, "tool.py train"), 60,
              "the daemon and the hanging training")
+    [daemon] = steps_running(root, "probe-daemon")
+    assert daemon.ppid() == session.pid  # an orphan of the step, adopted by pytest (the child subreaper)
+    time.sleep(1.0)  # the watchdog notes pytest's adopted children four times a second (watchdog.TICK)
     os.kill(session.pid, signal.SIGKILL)
     reap(session)
     assert settle(root) == []
