@@ -6,6 +6,8 @@
    engine with a step timeout (``--tipc-timeout``), which waits for the child differently.
 2. scheduling efficiency of ``pytest -n 4`` on sleep-based cells against the ideal makespan
    (train + export on the critical path, then the infer cells spread over 4 workers). Target >= 0.9.
+   Measured with bytecode caching, as users run pytest: a cold first run writes the caches (its
+   figure is printed too), then the median of three warm runs.
    It runs the plugin on a tiny template config (``--tipc-config``) in a temp dir. If the plugin
    cannot run it yet, it says why and measures the engine alone under the same ``-n 4``.
 
@@ -197,12 +199,14 @@ def _efficiency(work: Path, workers: int, args: list[str], env: dict[str, str]) 
     return ideal, makespan, ideal / makespan, summary
 
 
-def scheduling(workers: int, cell_sleep: float) -> list[str]:
+def scheduling(workers: int, cell_sleep: float, warm_runs: int = 3) -> list[str]:
     lines = []
     with tempfile.TemporaryDirectory(prefix="tipc-bench-") as tmp:
         work = Path(tmp)
         env = {**os.environ, "CELL_SLEEP": str(cell_sleep), "PYTHONPATH": str(REPO)}
         env.pop("CUDA_VISIBLE_DEVICES", None)
+        # as users run pytest: with bytecode caching (the first, cold run writes the caches)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         plugin = work / "plugin"
         (plugin / "test_tipc/configs/bench").mkdir(parents=True)
         (plugin / "test_tipc/configs/bench/train_infer_python.txt").write_text("\n".join(CONFIG_ROWS) + "\n")
@@ -210,10 +214,18 @@ def scheduling(workers: int, cell_sleep: float) -> list[str]:
         (plugin / "conftest.py").write_text(TIMING_CONFTEST)
         env_p = {**env, "STEP_TIMES": str(plugin / "steps.jsonl"), "ITEM_TIMES": str(plugin / "items.jsonl")}
         try:
-            ideal, makespan, eff, summary = _efficiency(
-                plugin, workers, ["--tipc-config", "test_tipc/configs/bench/train_infer_python.txt"], env_p)
+            runs = []
+            for _ in range(1 + warm_runs):  # the first run is cold: no bytecode caches yet
+                for name in ("STEP_TIMES", "ITEM_TIMES"):
+                    Path(env_p[name]).unlink(missing_ok=True)
+                runs.append(_efficiency(
+                    plugin, workers, ["--tipc-config", "test_tipc/configs/bench/train_infer_python.txt"], env_p))
+            (_, _, cold, _), warm = runs[0], runs[1:]
+            ideal, makespan, eff, summary = sorted(warm, key=lambda run: run[2])[len(warm) // 2]
             lines.append(f"(2) plugin, -n {workers}, 17 cells of {cell_sleep:g} s steps ({summary}): ideal {ideal:.2f} s, "
-                         f"makespan {makespan:.2f} s, efficiency {eff:.3f} (target >= 0.9)")
+                         f"makespan {makespan:.2f} s, efficiency {eff:.3f} (median of {len(warm)} warm runs: "
+                         f"{', '.join(f'{run[2]:.3f}' for run in warm)}; target >= 0.9); the cold first run "
+                         f"(no bytecode caches): {cold:.3f}")
         except RuntimeError as exc:
             lines.append(f"(2) plugin run not possible yet: {str(exc).splitlines()[0]}")
             engine_only = work / "engine"

@@ -145,9 +145,20 @@ class TrainLogSummary:
                 f"{names}.\n{fix}")
 
 
-def _mean(values: list[float]) -> float | None:
-    finite = [v for v in values if math.isfinite(v)]
-    return sum(finite) / len(finite) if finite else None
+def _finite_sum(numbers: list[float]) -> tuple[float, int]:
+    """The exact sum of the finite values (``math.fsum``) and how many there are; the common case,
+    all finite, takes one pass."""
+    try:
+        total = math.fsum(numbers)
+        if math.isfinite(total):
+            return total, len(numbers)
+    except (OverflowError, ValueError):  # inf + -inf, or a finite sum beyond float range
+        pass
+    finite = [v for v in numbers if math.isfinite(v)]
+    try:
+        return math.fsum(finite), len(finite)
+    except OverflowError:
+        return sum(finite), len(finite)
 
 
 _NUMBER_NC = "(?:" + _NUMBER[1:]  # the same number, without a capture group
@@ -193,7 +204,9 @@ class _Stats:
         Anything else (eval lines, progress bars, other lines, a field twice) returns ``False``
         and the chunk goes through the line-by-line path."""
         lines = text.count("\n")
-        if not lines or "] - " in text or "eval]" in text or "EVAL]" in text or "Eval]" in text:
+        # " - ": progress bars, with or without the bar (``1/2 - batch_cost: 0.41``); eval lines in
+        # any casing end with "l]" or "L]"
+        if not lines or " - " in text or "l]" in text or "L]" in text:
             return False
         found: dict[str, list[str]] = {}
         for name, patterns in self.literal.items():
@@ -211,17 +224,12 @@ class _Stats:
         parsed: dict[str, list[float]] = {}
         try:
             for name, values in found.items():
-                parsed[name] = [float(v) for v in values]
+                parsed[name] = list(map(float, values))
         except ValueError:  # a token followed by something that is not a number
             return False
         self.iterations += lines
         for name, numbers in parsed.items():
-            finite = [v for v in numbers if math.isfinite(v)]
-            self.counts[name] += len(numbers)
-            self.sums[name] += sum(finite)
-            self.finite[name] += len(finite)
-            if name == "loss":
-                self.last_loss = numbers[-1]  # the chunk's lines are in order; loss is the last found
+            self._add(name, numbers)
         return True
 
     def feed(self, text: str) -> None:
@@ -243,13 +251,16 @@ class _Stats:
                 match = self.which[name].search(body)
                 if match:
                     self.first_spelling[name] = match.group(1)
-            self.counts[name] += len(found)
-            numbers = [float(v) for v in found]
-            finite = [v for v in numbers if math.isfinite(v)]
-            self.sums[name] += sum(finite)
-            self.finite[name] += len(finite)
-            if name == "loss":
-                self.last_loss = numbers[-1]
+            self._add(name, [float(v) for v in found])
+
+    def _add(self, name: str, numbers: list[float]) -> None:
+        """Count and sum one chunk's values of a field (the sum exact: both paths agree)."""
+        total, finite = _finite_sum(numbers)
+        self.counts[name] += len(numbers)
+        self.sums[name] += total
+        self.finite[name] += finite
+        if name == "loss" and numbers:
+            self.last_loss = numbers[-1]  # the chunk's lines are in order; loss is the last found
 
     def mean(self, name: str) -> float | None:
         return self.sums[name] / self.finite[name] if self.finite[name] else None

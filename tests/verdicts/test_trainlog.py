@@ -179,3 +179,7 @@ class TestStreaming:
         stats = trainlog._Stats(trainlog.REQUIRED_FIELDS, False)
         assert stats._feed_regular(SEG_LOG.split("\n", 1)[0] + "\n")
         assert not stats._feed_regular("[EVAL] loss: 1, batch_cost: 1, reader_cost: 1, ips: 1\n")
+        for line in ("[eVaL] loss: 1, batch_cost: 1, reader_cost: 1, ips: 1\n",  # any casing
+                     "50/50 - loss: 1 - batch_cost: 1 - reader_cost: 1 - ips: 1\n"):  # a bar-less progress line
+            assert not stats._feed_regular(line)
+            assert trainlog.summarize(line * 3).iterations == 0
