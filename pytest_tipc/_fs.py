@@ -22,9 +22,11 @@ import contextlib
 import errno
 import hashlib
 import json
+import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from filelock import FileLock
 
@@ -148,6 +150,24 @@ def unseal(data: bytes | str) -> object:
     if hashlib.sha256(text.encode("utf-8")).hexdigest() != value["sha256"]:
         raise ValueError("its checksum does not match its content")
     return value["body"]
+
+
+_T = TypeVar("_T")
+
+
+def read_sealed(path: str | os.PathLike[str], parse: Callable[[object], _T], what: str) -> _T | None:
+    """``parse`` of the body of a :func:`seal`-ed file, or ``None`` when the file is missing,
+    unreadable, corrupt or not what ``parse`` expects (it raises ``ValueError`` saying why): the
+    caller makes it again, and a debug note on the ``pytest_tipc`` logger names the file and why."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    try:
+        return parse(unseal(data))
+    except ValueError as exc:  # bad JSON and bad UTF-8 included
+        logging.getLogger("pytest_tipc").debug("tipc: ignoring %s %s (%s); it is made again", what, path, exc)
+        return None
 
 
 CHUNK = 8 << 20  # bytes read at a time by line_chunks

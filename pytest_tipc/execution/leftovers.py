@@ -178,7 +178,7 @@ def session_end(grace: float = 1.0) -> list[Leftover]:
         STATE.helpers.clear()
         tokens = set(STATE.tokens)
         since = STATE.first_start
-    procs = [proc for proc, _ in helpers if _running(proc)]
+    procs = [proc for proc, _ in helpers if proctree.running(proc)]
     if tokens:
         for proc in psutil.process_iter():
             with contextlib.suppress(psutil.Error):
@@ -189,20 +189,13 @@ def session_end(grace: float = 1.0) -> list[Leftover]:
     found = _with_descendants(procs)
     helper_pids = {proc.pid: record for proc, record in helpers}
     records = [helper_pids.get(pid) or Leftover("a step of this session", pid, _cmdline(proc))
-               for pid, proc in found.items() if _running(proc) and pid not in helper_pids]
+               for pid, proc in found.items() if proctree.running(proc) and pid not in helper_pids]
     if found:
         _kill(list(found.values()), grace)
     with STATE.lock:
         STATE.found += [r for r in records if not r.helper]
         STATE.found += [record for _, record in helpers]
     return records
-
-
-def _running(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 def describe(leftover: Leftover) -> str:

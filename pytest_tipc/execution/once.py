@@ -83,24 +83,19 @@ _TYPES: dict[str, tuple[type, ...]] = {
 def _read(path: Path, key: str) -> OnceState | None:
     """The state on disk, or ``None`` when there is none or it is not one this module wrote for
     ``key`` (checksum, fields and types are checked: a corrupt file is ignored and rebuilt)."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    try:
-        body = _fs.unseal(data)
-        if not isinstance(body, dict) or set(body) != set(_TYPES):
-            raise ValueError("its fields are not a train-once state's")
-        wrong = [name for name, types in _TYPES.items() if not isinstance(body[name], types)]
-        if wrong:
-            raise ValueError(f"wrong types for {', '.join(wrong)}")
-        if body["key"] != key:
-            raise ValueError(f"it is the state of {body['key']!r}")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in body["durations"].values()):
-            raise ValueError("durations are not numbers")
-    except ValueError as exc:
-        LOG.debug("tipc: ignoring the train-once state %s (%s); the producer runs again", path, exc)
-        return None
+    return _fs.read_sealed(path, lambda body: _state(body, key), "the train-once state")
+
+
+def _state(body: object, key: str) -> OnceState:
+    if not isinstance(body, dict) or set(body) != set(_TYPES):
+        raise ValueError("its fields are not a train-once state's")
+    wrong = [name for name, types in _TYPES.items() if not isinstance(body[name], types)]
+    if wrong:
+        raise ValueError(f"wrong types for {', '.join(wrong)}")
+    if body["key"] != key:
+        raise ValueError(f"it is the state of {body['key']!r}")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in body["durations"].values()):
+        raise ValueError("durations are not numbers")
     return OnceState(**body)
 
 

@@ -21,7 +21,6 @@ line, in pytest's warnings summary.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
 import shlex
@@ -216,22 +215,17 @@ def _load_stamp(path: Path) -> dict[str, Any] | None:
     """A stamp written by :func:`prepare_data` (sealed; ``ok``, ``failure`` and ``created``, a list
     of names in the root, checked), or ``None``: a missing, corrupt or foreign stamp is ignored
     with a debug note, and the preparation runs again."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    try:
-        record = _fs.unseal(data)
-        if not isinstance(record, dict):
-            raise ValueError("not an object")
-        wrong = [k for k, types in _STAMP_TYPES.items() if not isinstance(record.get(k), types)]
-        if wrong:
-            raise ValueError(f"missing or wrong {', '.join(wrong)}")
-        if not all(isinstance(n, str) and n and "/" not in n and n not in (".", "..") for n in record["created"]):
-            raise ValueError("created holds something that is not a name in the root")
-    except ValueError as exc:
-        logging.getLogger("pytest_tipc").debug("tipc: ignoring the prepare stamp %s (%s)", path, exc)
-        return None
+    return _fs.read_sealed(path, _stamp, "the prepare stamp")
+
+
+def _stamp(record: object) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise ValueError("not an object")
+    wrong = [k for k, types in _STAMP_TYPES.items() if not isinstance(record.get(k), types)]
+    if wrong:
+        raise ValueError(f"missing or wrong {', '.join(wrong)}")
+    if not all(isinstance(n, str) and n and "/" not in n and n not in (".", "..") for n in record["created"]):
+        raise ValueError("created holds something that is not a name in the root")
     return record
 
 

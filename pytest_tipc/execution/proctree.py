@@ -231,7 +231,7 @@ def tagged(token: str) -> list[psutil.Process]:
     return found
 
 
-def _running(proc: psutil.Process) -> bool:
+def running(proc: psutil.Process) -> bool:
     """Alive and not a zombie: an orphan's zombie waits for an init that may never reap it."""
     try:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
@@ -241,10 +241,10 @@ def _running(proc: psutil.Process) -> bool:
 
 def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
     deadline = time.monotonic() + timeout
-    alive = [p for p in procs if _running(p)]
+    alive = [p for p in procs if running(p)]
     while alive and time.monotonic() < deadline:
         time.sleep(0.02)
-        alive = [p for p in alive if _running(p)]
+        alive = [p for p in alive if running(p)]
     return alive
 
 
@@ -266,7 +266,7 @@ def _signal_all(pgid: int, procs: list[psutil.Process], sig: signal.Signals) -> 
 
 def _members(pid: int, token: str) -> list[psutil.Process]:
     found = {p.pid: p for p in [*_tree(pid), *tagged(token)]}
-    return [p for p in found.values() if _running(p)]
+    return [p for p in found.values() if running(p)]
 
 
 def kill_tree(proc: subprocess.Popen[bytes], token: str, grace: float = 3.0) -> None:
@@ -297,7 +297,7 @@ def remaining(proc: subprocess.Popen[bytes], token: str, thorough: bool) -> list
                     found[candidate.pid] = candidate
     if thorough or found:
         found.update({p.pid: p for p in tagged(token)})
-    return [p for p in found.values() if _running(p)]
+    return [p for p in found.values() if running(p)]
 
 
 def sweep(proc: subprocess.Popen[bytes], token: str, grace: float, thorough: bool) -> None:

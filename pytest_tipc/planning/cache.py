@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import logging
 import os
 import sys
 from pathlib import Path
@@ -24,7 +23,6 @@ from pytest_tipc import __version__, _fs
 from pytest_tipc.model.cells import Plan
 
 FORMAT = 2  # 2: entries are sealed (pytest_tipc._fs.seal) and checked field by field on load
-LOG = logging.getLogger("pytest_tipc")
 DIRECTORY = "tipc-plans"
 PACKAGE = Path(__file__).resolve().parent
 
@@ -96,16 +94,7 @@ class PlanStore:
     def load(self, file: str, key: str) -> Outline | None:
         """The stored outline, or None: no entry, one for other inputs, or one that fails its
         checksum or schema (a debug note says why; the config is planned and the entry rebuilt)."""
-        try:
-            with open(file, "rb") as handle:
-                data = handle.read()
-        except OSError:
-            return None
-        try:
-            return _outline(_fs.unseal(data), key)
-        except ValueError as exc:
-            LOG.debug("tipc: ignoring the plan cache entry %s (%s); planning the config", file, exc)
-            return None
+        return _fs.read_sealed(file, lambda body: _outline(body, key), "the plan cache entry")
 
     def store(self, file: str, key: str, outline: Outline) -> None:
         try:
