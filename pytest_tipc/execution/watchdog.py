@@ -6,12 +6,12 @@ process starts its first step, in its own session, with a pipe as stdin. pytest 
 Four times a second the watchdog notes every descendant of each live leader, and every child of
 pytest created since (the orphans that reparented to pytest, its child subreaper). When its stdin
 reaches end-of-file (pytest exited in any way, ``kill -9`` included), it notes the leaders' trees
-once more and SIGTERMs every noted
-process that still runs (checked by start time, so a reused pid is spared), every process group
-a leader led, their current descendants and every process carrying a step token; two seconds
-later it SIGKILLs what is left, and exits. An orphan that reparented to pytest is known from the
-first tick after it did: one adopted in the last quarter second before a ``kill -9`` of pytest is
-beyond the watchdog's reach (after pytest's death, nothing tells it from any other orphan).
+once more, then SIGTERMs every noted process that still runs (checked by start time, so a reused
+pid is spared), every process group a leader led, their current descendants and every process
+carrying a step token; two seconds later it SIGKILLs what is left, and exits. An orphan that
+reparented to pytest is known from the first tick after it did: one adopted in the last quarter
+second before a ``kill -9`` of pytest is beyond the watchdog's reach (after pytest's death,
+nothing tells it from any other orphan).
 
 Usage: ``python watchdog.py PYTEST_PID``.
 """
