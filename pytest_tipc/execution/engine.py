@@ -31,7 +31,7 @@ from pytest_tipc.execution.once import OnceState, run_once
 from pytest_tipc.execution.paths import HARNESS_OUTPUT, escape, relocate, relocated_log_dir, step_log_path
 from pytest_tipc.execution.ports import free_port
 from pytest_tipc.execution.prepare import PrepareError, PrepareHook, prepare_data
-from pytest_tipc.execution.runner import StepResult, command_for, not_started, run_step
+from pytest_tipc.execution.runner import Command, StepResult, command_for, not_started, run_step
 from pytest_tipc.model.cells import Cell, Plan, Step
 from pytest_tipc.model.record import append_records, step_record
 
@@ -283,21 +283,24 @@ class Engine:
 
         def probe() -> None:
             try:
-                command = command_for(step, root, python=self.settings.python)
-                if command.argv and is_python_name(command.argv[0]):
-                    paddle_problem(command.argv[0], command.env)
+                self._paddle_problem(step, root)
             except Exception:  # the step itself reports whatever goes wrong here
                 pass
 
         threading.Thread(target=probe, name="tipc-warm", daemon=True).start()
 
+    def _paddle_problem(self, step: Step, root: Path, log_path: Path | None = None) -> tuple[Command, str]:
+        """The step's command, and why its Python interpreter cannot import paddle while pytest's can
+        (``""``: it can, or the step is no Python; :func:`paddle_problem` caches the answer)."""
+        command = command_for(step, root, log_path=log_path, python=self.settings.python)
+        if not command.argv or not is_python_name(command.argv[0]):
+            return command, ""
+        return command, paddle_problem(command.argv[0], command.env)
+
     def _refuse_interpreter(self, step: Step, log_path: Path, root: Path) -> StepResult | None:
         """A failed result for a first step whose interpreter cannot import paddle while pytest's
         can (every step would fail with ModuleNotFoundError), else ``None``."""
-        command = command_for(step, root, log_path=log_path, python=self.settings.python)
-        if not command.argv or not is_python_name(command.argv[0]):
-            return None
-        problem = paddle_problem(command.argv[0], command.env)
+        command, problem = self._paddle_problem(step, root, log_path)
         if not problem:
             return None
         log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,45 +105,56 @@ def describe(argv0: str, env: Mapping[str, str], override: str | None = None) ->
 def paddle_problem(exe: str, env: Mapping[str, str]) -> str:
     """Why ``exe`` cannot run the steps although the interpreter running pytest could: it cannot
     import paddle while ``sys.executable`` can. ``""`` when there is no such problem (cached)."""
-    if os.path.abspath(exe) == os.path.abspath(sys.executable) or importlib.util.find_spec("paddle") is None:
+    if _is_pytests(exe) or importlib.util.find_spec("paddle") is None:
         return ""
-    key = (exe, env.get("PATH", ""))
-    with _probe_lock:
-        if key in _paddle:
-            return _paddle[key]
-    try:
-        done = subprocess.run([exe, "-c", _HAS_PADDLE], env=dict(env), stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=60)
-        lacks = done.returncode == 1
-    except (OSError, subprocess.TimeoutExpired):
-        lacks = False  # it does not start: the step reports that itself
-    problem = (f"the steps' interpreter {exe} cannot import paddle, while {sys.executable} (the interpreter "
-               f"running pytest) can. Fix: run with --tipc-python {sys.executable}, or install paddle "
-               f"into {exe}") if lacks else ""
-    with _probe_lock:
-        _paddle[key] = problem
-    return problem
+
+    def ask() -> str:
+        try:
+            done = subprocess.run([exe, "-c", _HAS_PADDLE], env=dict(env), stdin=subprocess.DEVNULL,
+                                  capture_output=True, timeout=60)
+            lacks = done.returncode == 1
+        except (OSError, subprocess.TimeoutExpired):
+            lacks = False  # it does not start: the step reports that itself
+        return (f"the steps' interpreter {exe} cannot import paddle, while {sys.executable} (the interpreter "
+                f"running pytest) can. Fix: run with --tipc-python {sys.executable}, or install paddle "
+                f"into {exe}") if lacks else ""
+
+    return _cached(_paddle, exe, env, ask)
 
 
 def _probe(exe: str, env: Mapping[str, str]) -> str:
     """Empty when ``exe -c pass`` works, else what went wrong (cached per process)."""
-    if os.path.abspath(exe) == os.path.abspath(sys.executable):
+    if _is_pytests(exe):
         return ""  # the interpreter running pytest starts
+
+    def ask() -> str:
+        try:
+            done = subprocess.run([exe, "-c", "pass"], env=dict(env), stdin=subprocess.DEVNULL,
+                                  capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return str(exc)
+        said = (done.stderr or done.stdout).decode(errors="replace").strip()
+        return "" if done.returncode == 0 else f"exit {done.returncode}" + (
+            f" ({said.splitlines()[0]})" if said else "")
+
+    return _cached(_probed, exe, env, ask)
+
+
+def _is_pytests(exe: str) -> bool:
+    """``exe`` is the interpreter running pytest: nothing to ask it that this process cannot answer."""
+    return os.path.abspath(exe) == os.path.abspath(sys.executable)
+
+
+def _cached(cache: dict[tuple[str, str], str], exe: str, env: Mapping[str, str], ask: Callable[[], str]) -> str:
+    """``ask()`` once per process for ``exe`` and the child's ``PATH`` (probes run in threads too)."""
     key = (exe, env.get("PATH", ""))
     with _probe_lock:
-        if key in _probed:
-            return _probed[key]
-    try:
-        done = subprocess.run([exe, "-c", "pass"], env=dict(env), stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=60)
-        said = (done.stderr or done.stdout).decode(errors="replace").strip()
-        problem = "" if done.returncode == 0 else f"exit {done.returncode}" + (
-            f" ({said.splitlines()[0]})" if said else "")
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        problem = str(exc)
+        if key in cache:
+            return cache[key]
+    answer = ask()
     with _probe_lock:
-        _probed[key] = problem
-    return problem
+        cache[key] = answer
+    return answer
 
 
 def header_line(configs: Iterable[Path], override: str | None = None) -> str:
