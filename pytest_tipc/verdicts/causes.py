@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_tipc import _fs
+
 REGISTRY = Path(__file__).with_name("causes.json")
 NOTE_PREFIX = "[tipc]"
 MAX_LINE = 4096  # a longer line is cut before matching (bounded work per line)
@@ -136,10 +138,10 @@ def _lines(source: str | Path) -> Iterator[tuple[int, str]]:
             lines = head[: head.rfind(b"\n") + 1].decode("utf-8", errors="replace").splitlines()
             yield from enumerate(lines, start=1)
             tail_start = size - TAIL_BYTES
-            fh.seek(0)
-            before, last = 0, b"\n"  # line ends before the tail; the byte just before it
+            # line ends before the tail (the head's counted, the middle read once), and the byte just before it
+            before, last = head.count(b"\n"), head[-1:]
             while fh.tell() < tail_start:
-                block = fh.read(min(8 << 20, tail_start - fh.tell()))
+                block = fh.read(min(_fs.CHUNK, tail_start - fh.tell()))
                 if not block:
                     break
                 before += block.count(b"\n")
