@@ -148,7 +148,11 @@ def _lines(source: str | Path) -> Iterator[tuple[int, str]]:
                 last = block[-1:]
             tail = fh.read()
             if last != b"\n":  # the tail starts inside line `before + 1`: skip that part
-                tail = tail[tail.find(b"\n") + 1:]
+                cut = tail.find(b"\n")
+                if cut < 0:  # and ends inside it too (a last line longer than the tail): its end is all there is
+                    yield before + 1, tail.decode("utf-8", errors="replace")
+                    return
+                tail = tail[cut + 1:]
                 before += 1
             for offset, line in enumerate(tail.decode("utf-8", errors="replace").splitlines(), start=1):
                 yield before + offset, line

@@ -191,6 +191,16 @@ class TestKnownCauses:
         assert cause is not None and cause.id == "no-auto-log" and cause.lineno == 991
         assert causes.first_error_line(log) == (991, lines[990])
 
+    def test_a_last_line_longer_than_the_tail_keeps_its_number(
+            self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(causes, "HEAD_BYTES", 200)
+        monkeypatch.setattr(causes, "TAIL_BYTES", 50)
+        lines = [f"step {i}" for i in range(1, 100)] + ["RuntimeError: " + "y" * 200]  # no final line end
+        log = tmp_path / "big.log"
+        log.write_text("\n".join(lines))
+        numbered = dict(causes._lines(log))
+        assert max(numbered) == 100 and lines[-1].endswith(numbered[100])
+
     def test_a_bad_user_signature_file_is_a_usage_error(self) -> None:
         with pytest.raises(causes.SignatureError, match="not a valid regex"):
             causes.parse_signatures([{"pattern": "(", "cause": "c", "fix": "f"}], "x.json")
