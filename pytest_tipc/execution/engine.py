@@ -392,4 +392,3 @@ def _parent(plan: Plan, cell: Cell) -> Cell | None:
     if cell.requires is None:
         return None
     return next((c for c in plan.cells if c.key == cell.requires and c.role != "infer"), None)
-

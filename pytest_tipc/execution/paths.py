@@ -165,13 +165,13 @@ def check_plan(plan: Plan, config: TipcConfig, root: Path) -> None:
     path the plugin would write for ``plan`` (a step log, ``results_python.log``) climbs out of the
     harness root or out of its log dir (which ``--tipc-output`` moves) with ``..``. Symlinks are
     judged when the log is opened (:func:`escape`): they are the file system's, not the config's."""
-    def inside(value: str) -> str:
+    def from_root(value: str) -> str:
         """An absolute path (PaddleClas builds its log dir from ``$(pwd)``) as seen from the root."""
         if not os.path.isabs(value):
             return value
         return os.path.relpath(os.path.normpath(value), os.path.normpath(root))
 
-    log_dir = inside(_core(plan.log_dir))
+    log_dir = from_root(_core(plan.log_dir))
     problems = []
     if plan.log_dir and _climbs(log_dir, "."):
         problems.append(plan.log_dir)
@@ -179,7 +179,7 @@ def check_plan(plan: Plan, config: TipcConfig, root: Path) -> None:
         for step in cell.steps:
             if not step.log:
                 continue
-            log = inside(_core(step.log))
+            log = from_root(_core(step.log))
             under_log_dir = log == log_dir or log.startswith(log_dir.rstrip("/") + "/")
             if _climbs(log, ".") or (under_log_dir and _climbs(log, log_dir)):
                 problems.append(step.log)

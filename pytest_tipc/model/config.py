@@ -177,4 +177,3 @@ def set_param(key: str, value: str) -> str:
     if key == "null" or value in ("null", "", " "):
         return " "
     return f"{key}={value}"
-

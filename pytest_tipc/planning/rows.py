@@ -153,15 +153,20 @@ PANOPTIC_RULES: dict[int, Rule] = {
 
 def rules_for(config: TipcConfig, dialect: str) -> dict[int, Rule]:
     """The rules of the config's layout for ``dialect`` (``{}`` for layouts checked elsewhere)."""
-    if config.layout == S32 or (dialect == "s32" and len(config) < 40 and not _step6_ptq(config) and any(
-            config.key(p).strip() == "trainer" or config.key(p).strip().endswith("_train")  # a Step6 config
-            for p in range(10, 17))):  # shifted near its trainer row
+    if config.layout == S32 or (dialect == "s32" and _shifted_s32(config)):
         return S32_RULES
     if config.layout != T51:
         return {}
     if dialect == "seg" and any(config.key(p).strip() == "--input_shape" for p in range(25, 38)):
         return PANOPTIC_RULES
     return {**T51_RULES, **T51_DIALECT.get(dialect, {})}
+
+
+def _shifted_s32(config: TipcConfig) -> bool:
+    """A Step6 32-row config with a row missing or extra (so its layout was not recognised): short,
+    a ``trainer`` or ``*_train`` key near where the trainer rows sit, and not Step6's PTQ layout."""
+    return len(config) < 40 and not _step6_ptq(config) and any(
+        config.key(p).strip() == "trainer" or config.key(p).strip().endswith("_train") for p in range(10, 17))
 
 
 def _step6_ptq(config: TipcConfig) -> bool:

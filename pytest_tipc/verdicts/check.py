@@ -219,5 +219,3 @@ def _publish(item: TipcItem, metrics: dict[str, Any]) -> None:
     numeric = {k: v for k, v in metrics.items() if k not in ("log", "log_path")}
     item.user_properties.extend(junit_properties(numeric))
     item.user_properties.append(metrics_property(metrics))
-
-

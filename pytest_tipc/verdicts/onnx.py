@@ -93,8 +93,6 @@ def _python(results: Sequence[StepResult]) -> str:
     return sys.executable
 
 
-
-
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")

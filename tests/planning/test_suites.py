@@ -163,4 +163,3 @@ def test_mode_outside_the_suite_is_a_config_error(repo: pytest.Pytester) -> None
                             "--tipc-mode=whole_infer", "--collect-only")
     result.stdout.fnmatch_lines(["*paddle2onnx_infer_python.txt: expected mode paddle2onnx_infer for the "
                                  "paddle2onnx suite, found mode 'whole_infer'. Fix: pass --tipc-mode paddle2onnx_infer*"])
-

@@ -75,4 +75,3 @@ def install(directory: Path) -> Path:
     path = directory / "tool.py"
     path.write_text(TEXT)
     return path
-

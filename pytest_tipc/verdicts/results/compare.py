@@ -194,8 +194,6 @@ class ResultsVerdict:
                 "results_max_abs_diff": max(diffs) if diffs else None}
 
 
-
-
 def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, precision: str,
                   tolerance: Tolerance | None = None, update: UpdateMode = "none", owner: str = "",
                   kind: str = "python", pattern: str | None = None, root: str | Path | None = None,

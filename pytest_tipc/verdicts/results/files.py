@@ -265,8 +265,6 @@ def log_lines(source: str | Path | Iterable[str]) -> Iterable[str]:
     return source
 
 
-
-
 def _chunks(log: str | Path | Iterable[str]) -> Iterable[str]:
     """The log as text chunks that end at a line end (a file is read a bounded block at a time)."""
     if isinstance(log, str):
