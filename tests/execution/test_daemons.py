@@ -8,15 +8,14 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.process_probe import (
-    kill_everything,
     make_repo,
     output,
+    probe_root,  # noqa: F401 - the `root` fixture
     pytest_argv,
     reap,
     settle,
@@ -27,13 +26,6 @@ from tests.support.process_probe import (
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux process probes")
 DAEMON_TRAIN = {16: "norm_train:daemon.py train"}
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "repo"
-    yield path
-    kill_everything(path)
 
 
 def test_a_daemon_that_cleared_its_environment_is_killed_and_reported(root: Path) -> None:

@@ -7,24 +7,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.support.process_probe import kill_everything, make_repo, output, pytest_argv, reap, start, wait_for
+from tests.support.process_probe import make_repo, output, probe_root, pytest_argv, reap, start, wait_for  # noqa: F401 - probe_root: the `root` fixture
 
 SLOW = "import os, sys, time\ntime.sleep(float(os.environ.get('SLOW', '2')))\nos.execv(sys.executable, " \
        "[sys.executable, 'tool.py', *sys.argv[1:]])\n"
 SLOW_TRAIN = {16: "norm_train:slow.py train"}
 CLAIM = Path("test_tipc/output/.tipc-session.json")
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "repo"
-    yield path
-    kill_everything(path)
 
 
 def slow_repo(root: Path) -> Path:

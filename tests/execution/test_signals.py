@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -20,9 +19,9 @@ import pytest
 
 from tests.support.process_probe import (
     census,
-    kill_everything,
     make_repo,
     output,
+    probe_root,  # noqa: F401 - the `root` fixture
     pytest_argv,
     reap,
     settle,
@@ -33,13 +32,6 @@ from tests.support.process_probe import (
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux process probes")
 HANG = {"TOOL_HANG": "train"}
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "repo"
-    yield path
-    kill_everything(path)
 
 
 def hanging_training(root: Path) -> list[psutil.Process]:

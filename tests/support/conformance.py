@@ -85,11 +85,16 @@ def planned(base: Path, row: Row, root: str = FAKE_ROOT) -> list[dict[str, Any]]
 
 def check_row(base: Path, row: Row) -> str | None:
     """None when the multisets match; otherwise a one-line description of the difference."""
-    want = golden(base, row)
     try:
         got = planned(base, row)
     except ConfigError as exc:
         return f"config error: {exc}"
+    return difference(golden(base, row), got)
+
+
+def difference(want: list[dict[str, Any]], got: list[dict[str, Any]]) -> str | None:
+    """None when the two record lists match as multisets (argv, cwd, CUDA_VISIBLE_DEVICES), else
+    a one-line description of the first record missing and the first extra."""
     want_c = collections.Counter(_key(r) for r in want)
     got_c = collections.Counter(_key(r) for r in got)
     if want_c == got_c:

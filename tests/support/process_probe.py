@@ -7,10 +7,11 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import psutil
+import pytest
 
 from tests.support.configs import t51_text
 from tests.support.tool_script import install
@@ -115,6 +116,15 @@ def reap(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
         os.killpg(proc.pid, 9)
         proc.wait()
         raise
+
+
+@pytest.fixture(name="root")
+def probe_root(tmp_path: Path) -> Iterator[Path]:
+    """A probe's harness root (``tmp_path/repo``); whatever of the probe still runs there is killed
+    afterwards. Import it into a test module to use it as ``root``."""
+    path = tmp_path / "repo"
+    yield path
+    kill_everything(path)
 
 
 def kill_everything(root: Path) -> None:

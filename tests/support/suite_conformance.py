@@ -9,7 +9,6 @@ Usable from tests (``suite_rows``/``check_suite_row``) and from the shell while 
 from __future__ import annotations
 
 import argparse
-import collections
 import csv
 import dataclasses
 import json
@@ -20,7 +19,7 @@ from typing import Any
 from pytest_tipc.model.config import ConfigError, parse_file
 from pytest_tipc.model.record import step_record
 from pytest_tipc.planning.suites import BENCHMARK, SUITE_MODES, plan_suite
-from tests.support.conformance import ROOT_TOKEN, conformance_dir
+from tests.support.conformance import ROOT_TOKEN, conformance_dir, difference
 
 # benchmark_train.sh names its logs after the basename of the harness root, so the root of the
 # planned sandbox is named after the repository label, as in the recording sandbox.
@@ -95,25 +94,13 @@ def planned(base: Path, row: SuiteRow) -> list[dict[str, Any]]:
     return records
 
 
-def _key(rec: dict[str, Any]) -> str:
-    return json.dumps([rec["argv"], rec["cwd"], rec["cuda_visible_devices"]])
-
-
 def check_suite_row(base: Path, row: SuiteRow) -> str | None:
     """None when the multisets match; otherwise a one-line description of the difference."""
-    want = golden(base, row)
     try:
         got = planned(base, row)
     except ConfigError as exc:
         return f"config error: {exc}"
-    want_c = collections.Counter(_key(r) for r in want)
-    got_c = collections.Counter(_key(r) for r in got)
-    if want_c == got_c:
-        return None
-    missing = list((want_c - got_c).elements())
-    extra = list((got_c - want_c).elements())
-    return (f"want {len(want)} got {len(got)}; first missing: {missing[0] if missing else '-'}; "
-            f"first extra: {extra[0] if extra else '-'}")
+    return difference(golden(base, row), got)
 
 
 def main(argv: list[str] | None = None) -> int:
