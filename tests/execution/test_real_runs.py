@@ -1,5 +1,7 @@
 """Real runs through the plugin (pytester), with a small script standing in for the model repo."""
 
+# ruff: noqa: F811 - the `repo` fixture is imported from tests.support.tiny_repo and used as an argument
+
 from __future__ import annotations
 
 import json
@@ -10,34 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.configs import t51_text
-from tests.support.tool_script import install
+from tests.support.tiny_repo import EIGHT, OUT, config, repo, run  # noqa: F401 - repo: the fixture
 
 pytest_plugins = ["pytester"]
-
-# 1 CPU train cell and 8 CPU infer cells (mkldnn 2 x threads 2 x batch size 2)
-EIGHT = {42: "--enable-mkldnn:False|True", 43: "--cpu-threads:1|2", 44: "--batch-size:1|2"}
-OUT = "test_tipc/output"  # the docs template harness writes straight into test_tipc/output
-
-
-@pytest.fixture
-def repo(pytester: pytest.Pytester) -> pytest.Pytester:
-    install(pytester.path)
-    (pytester.path / "images").mkdir()
-    return pytester
-
-
-def config(repo: pytest.Pytester, overrides: dict[int, str] | None = None) -> Path:
-    path = repo.path / "test_tipc" / "configs" / "tiny" / "train_infer_python.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(t51_text(overrides))
-    return path
-
-
-def run(repo: pytest.Pytester, cfg: Path, *args: str, subprocess: bool = False) -> pytest.RunResult:
-    argv = ["--tipc-config", str(cfg), "--tipc-python", sys.executable, "-p", "no:cacheprovider", *args]
-    return repo.runpytest_subprocess(*argv) if subprocess else repo.runpytest(*argv)
-
 
 def counts(repo: pytest.Pytester) -> list[str]:
     path = repo.path / "counts.txt"

@@ -14,13 +14,13 @@ import pytest
 from pytest_tipc.collection import session as outlines
 from pytest_tipc.planning import cache as plancache
 from tests.support.configs import t51_text
+from tests.support.tiny_repo import config as write_config
 from tests.support.tool_script import install
 
 pytest_plugins = ["pytester"]
 
 # 2 train cells (cpu, gpu0) and their CPU infer cells, with and without mkldnn
 MATRIX = {4: "gpu_list:-1|0", 5: "--use-gpu:False|True", 42: "--enable-mkldnn:False|True"}
-EIGHT = {42: "--enable-mkldnn:False|True", 43: "--cpu-threads:1|2", 44: "--batch-size:1|2"}
 
 
 @pytest.fixture
@@ -44,13 +44,6 @@ def planned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(outlines, "make_plan", counting)
     return calls
-
-
-def write_config(repo: pytest.Pytester, overrides: dict[int, str] | None = None) -> Path:
-    path = repo.path / "test_tipc" / "configs" / "tiny" / "train_infer_python.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(t51_text(overrides))
-    return path
 
 
 def collect_ids(repo: pytest.Pytester, cfg: Path, *args: str) -> list[str]:

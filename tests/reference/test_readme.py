@@ -1,6 +1,6 @@
 """The README, taken at its word: options, ini names, defaults, paths and commands match the code."""
 
-# ruff: noqa: F811 - the `repo` fixture is imported from test_real_runs and used as an argument
+# ruff: noqa: F811 - the `repo` fixture is imported from tests.support.tiny_repo and used as an argument
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pytest_tipc.execution.paths import relocated_log_dir
 from pytest_tipc.model.cells import Plan
 from pytest_tipc.reporting import progress
 from pytest_tipc.verdicts.results.compare import DEFAULT_TOLERANCES
-from tests.execution.test_real_runs import config, repo, run  # noqa: F401 - repo: the fixture
+from tests.support.tiny_repo import config, repo, run  # noqa: F401 - repo: the fixture
 
 pytest_plugins = ["pytester"]
 

@@ -1,7 +1,7 @@
 """Failure output: each failure once, dependents in at most 3 lines, repeated log lines collapsed,
 the known cause first."""
 
-# ruff: noqa: F811 - the `repo` fixture is imported from test_real_runs and used as an argument
+# ruff: noqa: F811 - the `repo` fixture is imported from tests.support.tiny_repo and used as an argument
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 import pytest
 
 from pytest_tipc.execution.runner import collapse_runs
-from tests.execution.test_real_runs import EIGHT, config, repo, run  # noqa: F401 - repo: the fixture
+from tests.support.tiny_repo import EIGHT, config, repo, run  # noqa: F401 - repo: the fixture
 
 pytest_plugins = ["pytester"]
 

@@ -1,7 +1,7 @@
 """``--tipc-report PATH.html``: a self-contained page with the matrix, the failures and the
 training curves, checked in a real headless Chromium when one is installed."""
 
-# ruff: noqa: F811 - the `repo` fixture is imported from test_real_runs and used as an argument
+# ruff: noqa: F811 - the `repo` fixture is imported from tests.support.tiny_repo and used as an argument
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pytest_tipc.reporting import html as page
-from tests.execution.test_real_runs import config, repo, run  # noqa: F401 - repo: the fixture
+from tests.support.tiny_repo import config, repo, run  # noqa: F401 - repo: the fixture
 
 pytest_plugins = ["pytester"]
 

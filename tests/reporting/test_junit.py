@@ -1,7 +1,7 @@
 """``--junitxml``: the config as the class, the cell as the name, the failure report in the failure
 text, current values only as properties, an inference item's own time; validated with junitparser."""
 
-# ruff: noqa: F811 - the `repo` fixture is imported from test_real_runs and used as an argument
+# ruff: noqa: F811 - the `repo` fixture is imported from tests.support.tiny_repo and used as an argument
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from junitparser import Failure, JUnitXml, Properties, TestCase
 
 from pytest_tipc.reporting.junit import junit_names
-from tests.execution.test_real_runs import config, repo, run  # noqa: F401 - repo: the fixture
+from tests.support.tiny_repo import config, repo, run  # noqa: F401 - repo: the fixture
 
 pytest_plugins = ["pytester"]
 

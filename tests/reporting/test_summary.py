@@ -1,7 +1,7 @@
 """The terminal summary: per config, failures first with their cause, passes with metrics, skips
 collapsed per reason; 100 columns; paths relative to the cwd."""
 
-# ruff: noqa: F811 - the `repo` fixture is imported from test_real_runs and used as an argument
+# ruff: noqa: F811 - the `repo` fixture is imported from tests.support.tiny_repo and used as an argument
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from pytest_tipc.reporting.records import make_record
 from pytest_tipc.reporting.summary import summary_lines
-from tests.execution.test_real_runs import EIGHT, config, repo, run  # noqa: F401 - repo: the fixture
+from tests.support.tiny_repo import EIGHT, config, repo, run  # noqa: F401 - repo: the fixture
 
 pytest_plugins = ["pytester"]
 

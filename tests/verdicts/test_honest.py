@@ -1,6 +1,8 @@
 """Honest verdicts (issue 12): fresh artifacts only, evidence of inference, headlines with the
 cause, known causes, the auto_log shim, every row checked, stored results that fit the step."""
 
+# ruff: noqa: F811 - the `repo` fixture is imported from tests.support.tiny_repo and used as an argument
+
 from __future__ import annotations
 
 import os
@@ -15,32 +17,17 @@ from pytest_tipc.planning.validate import validate
 from pytest_tipc.verdicts import causes
 from pytest_tipc.verdicts.results.compare import check_results
 from pytest_tipc.verdicts.trainlog import summarize
+from tests.support import tiny_repo
 from tests.support.configs import t51_text
 from tests.support.conformance import conformance_dir
-from tests.support.tool_script import install
+from tests.support.tiny_repo import OUT, config, repo  # noqa: F401 - repo: the fixture
 
 pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parents[2]
-OUT = "test_tipc/output"
-
-
-@pytest.fixture
-def repo(pytester: pytest.Pytester) -> pytest.Pytester:
-    install(pytester.path)
-    (pytester.path / "images").mkdir()
-    return pytester
-
-
-def config(repo: pytest.Pytester, overrides: dict[int, str] | None = None) -> Path:
-    path = repo.path / "test_tipc" / "configs" / "tiny" / "train_infer_python.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(t51_text(overrides))
-    return path
 
 
 def run(repo: pytest.Pytester, cfg: Path, *args: str) -> pytest.RunResult:
-    return repo.runpytest("--tipc-config", str(cfg), "--tipc-python", sys.executable, "-p", "no:cacheprovider",
-                          "-rA", *args)
+    return tiny_repo.run(repo, cfg, "-rA", *args)
 
 
 def age_tree(root: Path, seconds: float) -> None:
