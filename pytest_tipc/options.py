@@ -73,7 +73,9 @@ def _speed_tolerance(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a fraction or a percentage (0.05 or 5%), got {text!r}") from None
     if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a slowdown between 0 and 100%, got {text!r}")
+        hint = f" (did you mean {raw}%?)" if not raw.endswith("%") and 1 <= value < 100 else ""
+        raise argparse.ArgumentTypeError(f"expected a slowdown below 100%, as a fraction (0.05) or a percentage "
+                                         f"(5%), got {text!r}{hint}")
     return value
 
 

@@ -160,3 +160,21 @@ def test_bundled_bench_cell_gates_on_its_baseline(tmp_path: Path) -> None:
     assert outcome == "failure" and proc.returncode == 1
     assert "slower than its baseline (tolerance 5%" in proc.stdout
     assert f"{raised:g}" in proc.stdout and float(props["tipc_ips_delta_pct"]) < -5
+
+
+@pytest.mark.parametrize(("text", "value"), [("5%", 0.05), ("0.05", 0.05), ("50%", 0.5), ("0", 0.0)])
+def test_speed_tolerance_takes_a_fraction_or_a_percentage(text: str, value: float) -> None:
+    from pytest_tipc.options import _speed_tolerance
+
+    assert _speed_tolerance(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize(("text", "hint"), [("50", " (did you mean 50%?)"), ("100%", ""), ("1.5", " (did you mean 1.5%?)")])
+def test_a_speed_tolerance_out_of_range_says_how_to_write_it(text: str, hint: str) -> None:
+    import argparse
+
+    from pytest_tipc.options import _speed_tolerance
+
+    with pytest.raises(argparse.ArgumentTypeError) as info:
+        _speed_tolerance(text)
+    assert "(0.05)" in str(info.value) and "(5%)" in str(info.value) and str(info.value).endswith(f"{text!r}{hint}")
