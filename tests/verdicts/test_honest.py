@@ -267,10 +267,10 @@ class TestNumbersAndResults:
 
     def test_seg_eval_progress_lines_are_not_iterations(self, tmp_path: Path) -> None:
         summary = summarize(self.SEG_TRAIN)
-        assert summary.iterations == 2 and summary.mean_batch_cost == pytest.approx(0.91)
+        assert summary.logged_steps == 2 and summary.mean_batch_cost == pytest.approx(0.91)
         log = tmp_path / "train.log"
         log.write_text(self.SEG_TRAIN * 3)
-        assert summarize(log).iterations == 6
+        assert summarize(log).logged_steps == 6
 
     def test_eval_metric_results_are_not_applicable(self, tmp_path: Path) -> None:
         results = tmp_path / "test_tipc" / "results"
