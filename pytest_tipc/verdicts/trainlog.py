@@ -121,6 +121,27 @@ def parse_iterations(text: str, *, spec_names: bool = False) -> list[Iteration]:
     return iterations
 
 
+def curves(path: Path, points: int = 1000) -> dict[str, list[tuple[int, float]]]:
+    """``loss`` and ``avg_ips`` of a log file's iteration lines as ``(n, value)`` (``n`` counts
+    the lines printing that field, from 1), read a chunk at a time. A long log is thinned evenly
+    to between ``points`` and ``2 * points`` values per field, so memory stays bounded."""
+    found: dict[str, list[tuple[int, float]]] = {"loss": [], "avg_ips": []}
+    stride = dict.fromkeys(found, 1)
+    seen = dict.fromkeys(found, 0)
+    for chunk in line_chunks(path):
+        for iteration in parse_iterations(chunk):
+            for name, values in found.items():
+                if name not in iteration.values:
+                    continue
+                if seen[name] % stride[name] == 0:
+                    values.append((seen[name] + 1, iteration.values[name]))
+                    if len(values) > 2 * points:
+                        del values[1::2]
+                        stride[name] *= 2
+                seen[name] += 1
+    return found
+
+
 @dataclass(frozen=True)
 class TrainLogSummary:
     """What the check found in one training log; ``ok`` is the verdict."""

@@ -251,3 +251,28 @@ class TestIterations:
         log.write_bytes(("\r" + "\r".join(lines) + "\n").encode())
         summary = check_train_log(log)
         assert (summary.logged_steps, summary.iterations, summary.final_loss) == (5, 5, 1.5)
+
+
+class TestCurves:
+    """The report's loss/ips curves: streamed from the file and thinned evenly."""
+
+    def test_a_long_log_is_thinned_evenly(self, tmp_path: Path) -> None:
+        from pytest_tipc.verdicts.trainlog import curves
+
+        log = tmp_path / "train.log"
+        log.write_text("".join(f"[TRAIN] epoch: 1, iter: {n}/5000, loss: {n}.0, batch_cost: 0.2, reader_cost: 0.01, "
+                               f"ips: 8.5 samples/sec\n" for n in range(1, 5001)))
+        found = curves(log, points=100)
+        loss = found["loss"]
+        assert 100 <= len(loss) <= 200
+        assert loss[0] == (1, 1.0) and all(float(n) == value for n, value in loss)
+        steps = {b[0] - a[0] for a, b in zip(loss, loss[1:])}
+        assert len(steps) == 1  # evenly spaced
+        assert len(found["avg_ips"]) == len(loss)
+
+    def test_carriage_returns_end_lines(self, tmp_path: Path) -> None:
+        from pytest_tipc.verdicts.trainlog import curves
+
+        log = tmp_path / "train.log"
+        log.write_bytes(TestIterations.SEG.encode())
+        assert curves(log)["loss"] == [(1, 2.6021), (2, 2.1837)]
