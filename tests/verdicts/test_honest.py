@@ -188,6 +188,19 @@ class TestKnownCauses:
         numbered = dict(causes._lines(log))
         assert max(numbered) == 100 and lines[-1].endswith(numbered[100])
 
+    @pytest.mark.parametrize("tail", [400, 1 << 20], ids=["big-log", "small-log"])
+    def test_carriage_return_segments_are_lines_under_their_line_number(
+            self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tail: int) -> None:
+        """tqdm-style progress: one physical line of ``\\r`` redraws, the error in the last one."""
+        monkeypatch.setattr(causes, "HEAD_BYTES", 200)
+        monkeypatch.setattr(causes, "TAIL_BYTES", tail)
+        bars = "".join(f"\r{n:3d}%|{'#' * (n // 10):<10}| {n}/100 [00:0{n % 10}<00:00]" for n in range(100))
+        log = tmp_path / "train.log"
+        log.write_bytes(("start\n" + bars + "\rModuleNotFoundError: No module named 'auto_log'\r\n").encode())
+        cause = causes.explain(log)
+        assert cause is not None and cause.id == "no-auto-log" and cause.lineno == 2
+        assert cause.line == "ModuleNotFoundError: No module named 'auto_log'"
+
     def test_a_bad_user_signature_file_is_a_usage_error(self) -> None:
         with pytest.raises(causes.SignatureError, match="not a valid regex"):
             causes.parse_signatures([{"pattern": "(", "cause": "c", "fix": "f"}], "x.json")
