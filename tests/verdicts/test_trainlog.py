@@ -276,3 +276,26 @@ class TestCurves:
         log = tmp_path / "train.log"
         log.write_bytes(TestIterations.SEG.encode())
         assert curves(log)["loss"] == [(1, 2.6021), (2, 2.1837)]
+
+
+def test_peak_memory_of_a_64_mb_carriage_return_training_log_stays_bounded(tmp_path: Path) -> None:
+    """Issue 16: a child checks a 64 MB training log whose only line end is ``\\r`` (tqdm style);
+    its peak RSS stays far below the log's size (the carry of an unsplit line grew with it)."""
+    import json
+    import subprocess
+    import sys
+
+    line = TestIterations.OCR_DET.splitlines()[1]
+    block = (line + "\r").encode() * 2000
+    log = tmp_path / "train.log"
+    with open(log, "wb") as fh:
+        for _ in range((64 << 20) // len(block)):
+            fh.write(block)
+    code = ("import json, resource, sys\n"
+            "from pytest_tipc.verdicts.trainlog import check_train_log\n"
+            "s = check_train_log(sys.argv[1])\n"
+            "print(json.dumps([s.logged_steps, s.iterations, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, check=True)
+    logged, iterations, peak_mb = json.loads(out.stdout)
+    assert logged == (64 << 20) // len(block) * 2000 and iterations == 4
+    assert peak_mb < 150, f"peak RSS {peak_mb:.0f} MB checking a 64 MB log"
