@@ -97,6 +97,19 @@ class TestEvidenceOfInference:
         log = next((repo.path / OUT).rglob("python_infer_*.log"))
         assert "img1.jpg\t[true]" in log.read_text()
 
+    @pytest.mark.parametrize("end", ["\n", "\r", "\r\n"], ids=["lf", "cr", "crlf"])
+    def test_evidence_is_read_line_by_line_with_any_line_end(self, tmp_path: Path, end: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+        from pytest_tipc import _fs
+        from pytest_tipc.verdicts.evidence import inference_evidence
+
+        monkeypatch.setattr(_fs, "CHUNK", 128)  # chunk boundaries inside lines
+        log = tmp_path / "infer.log"
+        lines = [f"[2024/05/10] ppocr INFO: {n:>3d}/100 progress" for n in range(30)]
+        lines += ["[2024/05/10] ppocr INFO: Predicts of ./doc/imgs/11.jpg:('for', 0.99)"] * 3
+        log.write_bytes(end.join(lines).encode())
+        assert inference_evidence(log, (), tmp_path, "ocr", None).found == "3 result line(s)"
+
 
 SAMPLES = {
     "paddle-75496": "[ERROR] Not find predictor_id 0 and pass_name memory_optimize_pass",
