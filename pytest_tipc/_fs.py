@@ -174,20 +174,31 @@ CHUNK = 8 << 20  # bytes read at a time by line_chunks
 
 
 def line_chunks(path: str | os.PathLike[str], size: int | None = None) -> Iterable[str]:
-    """The file's text, ``size`` bytes at a time, each chunk ending with a line end (the last one
-    gets one if the file has none): whatever the file's size, memory stays bounded."""
+    r"""The file's text, ``size`` bytes at a time, each chunk ending with a line end (the last one
+    gets one if the file has none): whatever the file's size, memory stays bounded. A lone ``\r``
+    (a progress bar redrawing its line) ends a line as ``\n`` and ``\r\n`` do; all three come out
+    as ``\n``. A line longer than a chunk is cut into chunk-long lines."""
+    step = size or CHUNK
     with open(path, "rb") as fh:
         rest = b""
         while True:
-            block = fh.read(size or CHUNK)
+            block = fh.read(step)
             if not block:
                 break
             block = rest + block
-            cut = block.rfind(b"\n")
-            if cut < 0:
+            end = len(block) - 1 if block.endswith(b"\r") else len(block)  # its \n may be in the next read
+            cut = max(block.rfind(b"\n", 0, end), block.rfind(b"\r", 0, end))
+            if cut < 0 and len(block) < step:
                 rest = block
                 continue
+            if cut < 0:  # no line end in a whole chunk: cut the line
+                block, cut = block + b"\n", len(block)
             rest = block[cut + 1:]
-            yield block[: cut + 1].decode("utf-8", errors="replace")
+            yield _lf(block[: cut + 1]).decode("utf-8", errors="replace")
         if rest:
-            yield rest.decode("utf-8", errors="replace") + "\n"
+            last = _lf(rest)
+            yield (last if last.endswith(b"\n") else last + b"\n").decode("utf-8", errors="replace")
+
+
+def _lf(data: bytes) -> bytes:
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in data else data

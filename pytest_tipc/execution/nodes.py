@@ -13,6 +13,7 @@ node log, so the nodes never write the same ``log/workerlog.0``.
 from __future__ import annotations
 
 import functools
+import shutil
 import socket
 import time
 from collections.abc import Iterable, Sequence
@@ -136,6 +137,7 @@ def _combine_logs(log_path: Path, results: list[StepResult]) -> None:
         for rank, result in enumerate(results):
             out.write(f"{NOTE} ===== node {rank}/{len(results)}: {' '.join(result.argv)} =====\n".encode())
             try:
-                out.write(result.log_path.read_bytes())
+                with open(result.log_path, "rb") as node_log:
+                    shutil.copyfileobj(node_log, out)  # a chunk at a time, whatever the log's size
             except OSError:
                 pass

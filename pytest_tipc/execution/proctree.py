@@ -40,6 +40,9 @@ from types import FrameType
 import psutil
 
 TOKEN_VAR = "PYTEST_TIPC_STEP_TOKEN"
+WATCHDOG_NAME = "tipc-step-watchdog"  # its argv[0]
+WATCHDOG_VAR = "TIPC_WATCHDOG_SCRIPT"
+WATCHDOG_BOOT = f"import os, runpy; runpy.run_path(os.environ.pop({WATCHDOG_VAR!r}), run_name='__main__')"
 
 _live: dict[int, tuple[subprocess.Popen[bytes], str]] = {}
 _live_lock = threading.Lock()
@@ -131,12 +134,15 @@ class _Guard:
                         self.handlers[sig] = signal.signal(sig, _die_cleanly)
 
     def _start_watchdog(self) -> None:
-        script = Path(__file__).with_name("watchdog.py")
+        """Its command line names neither pytest nor this package (``pkill -f pytest`` must not
+        reach it): ``tipc-step-watchdog -S -c BOOTSTRAP PID``, the script's path in its environment."""
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+               WATCHDOG_VAR: str(Path(__file__).with_name("watchdog.py"))}
         try:
             self.watchdog = subprocess.Popen(
-                [sys.executable, "-S", str(script), str(os.getpid())], stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+                [WATCHDOG_NAME, "-S", "-c", WATCHDOG_BOOT, str(os.getpid())], executable=sys.executable,
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True, env=env)
         except OSError:
             self.watchdog = None
 
@@ -282,8 +288,16 @@ def kill_tree(proc: subprocess.Popen[bytes], token: str, grace: float = 3.0) -> 
             break
         _signal_all(pgid, members, signal.SIGKILL)
         alive = _wait_gone(members, 5)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
+    _reap(proc, 5)
+
+
+def _reap(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait (up to ``timeout``) for the leader to exit, then reap it unless its ``Popen`` lock is
+    held: a signal handler may have interrupted the ``Child.wait`` that holds it (and reaps it once
+    the handler returns). ``Popen.wait`` would spin on that lock for all of ``timeout``."""
+    if proc.returncode is None:
+        _wait_gone(_tree(proc.pid)[:1], timeout)
+        proc.poll()
 
 
 def remaining(proc: subprocess.Popen[bytes], token: str, thorough: bool) -> list[psutil.Process]:

@@ -13,7 +13,7 @@ reparented to pytest is known from the first tick after it did: one adopted in t
 second before a ``kill -9`` of pytest is beyond the watchdog's reach (after pytest's death,
 nothing tells it from any other orphan).
 
-Usage: ``python watchdog.py PYTEST_PID``.
+Usage: ``python watchdog.py PYTEST_PID`` (proctree starts it under another name, see ``_start_watchdog``).
 """
 
 from __future__ import annotations

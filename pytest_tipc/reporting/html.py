@@ -86,20 +86,18 @@ def curve_svg(log: Path) -> str | None:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from pytest_tipc.verdicts.trainlog import parse_iterations
+    from pytest_tipc.verdicts.trainlog import curves
 
     try:
-        iterations = parse_iterations(log.read_text(encoding="utf-8", errors="replace"))
+        series = curves(log)  # streamed, thinned: a 1 GB log draws in bounded memory
     except OSError:
         return None
-    loss = [it.values["loss"] for it in iterations if "loss" in it.values]
-    ips = [it.values["avg_ips"] for it in iterations if "avg_ips" in it.values]
-    if not loss and not ips:
+    if not series["loss"] and not series["avg_ips"]:
         return None
     figure = Figure(figsize=(4.2, 1.6), dpi=72)
-    for index, (name, values) in enumerate((("loss", loss), ("ips", ips))):
+    for index, (name, points) in enumerate((("loss", series["loss"]), ("ips", series["avg_ips"]))):
         axes = figure.add_subplot(1, 2, index + 1)
-        axes.plot(range(1, len(values) + 1), values, linewidth=1.2)
+        axes.plot([n for n, _ in points], [value for _, value in points], linewidth=1.2)
         axes.set_title(name, fontsize=8)
         axes.tick_params(labelsize=6)
     figure.tight_layout()

@@ -32,6 +32,8 @@ from typing import IO, Any
 
 import pytest
 
+from pytest_tipc import _fs
+
 DIR_KEY = pytest.StashKey[Path]()
 WORKERINPUT_KEY = "tipc_progress_dir"
 TTY_INTERVAL = 1.0  # seconds between in-place redraws on a terminal
@@ -317,10 +319,12 @@ class ProgressDisplay:
         try:
             with open(log, "rb") as handle:
                 handle.seek(offset)
-                data = handle.read()
+                data = handle.read(_fs.CHUNK)  # bounded per tick; the rest shows on the next ones
         except OSError:
             return
-        end = data.rfind(b"\n") + 1
+        end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1  # a tqdm bar's \r ends its line too
+        if not end and len(data) == _fs.CHUNK:  # a line longer than a chunk: show it cut
+            end = len(data)
         if not end:
             return
         self._offsets[(worker, log)] = offset + end

@@ -19,8 +19,11 @@ of them (PaddleOCR's system pipeline reports det and rec separately).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Callable, TypedDict
+
+from pytest_tipc._fs import line_chunks
 
 
 class AutoLogMetrics(TypedDict):
@@ -114,43 +117,56 @@ def empty_metrics() -> AutoLogMetrics:
     )
 
 
-def _split_blocks(lines: list[str]) -> list[list[str]]:
-    """Lines of each block: from an Env banner (Conf banners if the log has no Env banner) up to
-    the next block's start or the end of the log."""
-    banners = [(index, match.group(1)) for index, line in enumerate(lines)
-               if (match := _BANNER.search(line))]
-    starts = [index for index, section in banners if section == "Env"]
-    if not starts:
-        starts = [index for index, section in banners if section == "Conf"]
-    bounds = [*starts, len(lines)]
-    return [lines[bounds[i]:bounds[i + 1]] for i in range(len(starts))]
+class _Blocks:
+    """The blocks that start at one kind of banner (``Env`` or ``Conf``), fed line by line: a
+    block's values come from its own lines, up to its ``postprocess_time(ms)`` line."""
+
+    def __init__(self, section: str) -> None:
+        self.section = section
+        self.blocks: list[dict[str, object]] = []
+        self.open = False  # the current block still takes values
+
+    def feed(self, line: str, section: str | None) -> None:
+        if section == self.section:
+            self.blocks.append({})
+            self.open = True
+        if not self.open:
+            return
+        found = self.blocks[-1]
+        for table in (_FIELDS, _PERF):
+            for name, (pattern, convert) in table.items():
+                if name not in found:
+                    match = pattern.search(line)
+                    if match:
+                        found[name] = convert(match.group(1))
+        self.open = "postprocess_time(ms):" not in line
 
 
-def _parse_block(lines: list[str]) -> AutoLogMetrics:
-    found: dict[str, object] = {}
-    perf_done = False
-    for line in lines:
-        if perf_done:
-            break
-        for name, (pattern, convert) in _FIELDS.items():
-            if name not in found:
-                match = pattern.search(line)
-                if match:
-                    found[name] = convert(match.group(1))
-        for name, (pattern, convert) in _PERF.items():
-            if name not in found:
-                match = pattern.search(line)
-                if match:
-                    found[name] = convert(match.group(1))
-        perf_done = "postprocess_time(ms):" in line
-    metrics = empty_metrics()
-    metrics.update(found)  # type: ignore[typeddict-item]
-    return metrics
+def _parse_lines(chunks: Iterable[str]) -> list[AutoLogMetrics]:
+    """Every block of a log given as text chunks that end at line ends, in one pass whose memory
+    is one chunk: from an Env banner (Conf banners if the log has no Env banner) up to the next
+    block's start or the end of the log. A chunk with no banner is skipped unless a block is open."""
+    kinds = (_Blocks("Env"), _Blocks("Conf"))
+    for chunk in chunks:
+        if " info -" not in chunk and not any(kind.open for kind in kinds):
+            continue
+        for line in chunk.splitlines():
+            match = _BANNER.search(line) if " info -" in line else None
+            section = match.group(1) if match else None
+            for kind in kinds:
+                kind.feed(line, section)
+    chosen = kinds[0].blocks or kinds[1].blocks
+    result = []
+    for found in chosen:
+        metrics = empty_metrics()
+        metrics.update(found)  # type: ignore[typeddict-item]
+        result.append(metrics)
+    return result
 
 
 def parse_autolog_blocks(text: str) -> list[AutoLogMetrics]:
     """Every AutoLog block in ``text``, in log order."""
-    return [_parse_block(block) for block in _split_blocks(text.splitlines())]
+    return _parse_lines([text])
 
 
 def parse_autolog(text: str) -> AutoLogMetrics | None:
@@ -160,12 +176,13 @@ def parse_autolog(text: str) -> AutoLogMetrics | None:
 
 
 def parse_autolog_file(path: str | Path) -> AutoLogMetrics | None:
-    """:func:`parse_autolog` on a file (None when it is missing or holds no block)."""
+    """:func:`parse_autolog` on a file (None when it is missing or holds no block), read a bounded
+    chunk at a time (``\\r`` ends a line too): memory stays bounded whatever the log's size."""
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        blocks = _parse_lines(line_chunks(path))
     except OSError:
         return None
-    return parse_autolog(text)
+    return blocks[0] if blocks else None
 
 
 # JUnit/record metric names for an inference cell, in display order.

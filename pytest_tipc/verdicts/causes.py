@@ -122,9 +122,22 @@ def signatures() -> tuple[Signature, ...]:
     return (*_user, *builtin())
 
 
+def _numbered(first: int, data: bytes) -> Iterator[tuple[int, str]]:
+    """The lines of ``data``, numbered from ``first`` by ``\\n`` (as an editor shows them); a line's
+    ``\\r`` segments (a progress bar redrawing itself, tqdm style) come one by one, under its number."""
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    for number, raw in enumerate(lines, start=first):
+        for segment in raw.split(b"\r") if b"\r" in raw else (raw,):
+            if segment or len(raw) == 0:
+                yield number, segment.decode("utf-8", errors="replace")
+
+
 def _lines(source: str | Path) -> Iterator[tuple[int, str]]:
     """Numbered lines of a log text, or of a log file: all of a small one; the head and the tail
-    of a big one (a failure's cause is at its start or near its end), with true line numbers."""
+    of a big one (a failure's cause is at its start or near its end), with true line numbers.
+    Memory is bounded by ``HEAD_BYTES + TAIL_BYTES``, whatever the log's size or line ends."""
     if not isinstance(source, Path):
         yield from enumerate(source.splitlines(), start=1)
         return
@@ -132,11 +145,10 @@ def _lines(source: str | Path) -> Iterator[tuple[int, str]]:
         with open(source, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             if size <= HEAD_BYTES + TAIL_BYTES:
-                yield from enumerate((raw.decode("utf-8", errors="replace") for raw in fh), start=1)
+                yield from _numbered(1, fh.read(HEAD_BYTES + TAIL_BYTES))
                 return
             head = fh.read(HEAD_BYTES)
-            lines = head[: head.rfind(b"\n") + 1].decode("utf-8", errors="replace").splitlines()
-            yield from enumerate(lines, start=1)
+            yield from _numbered(1, head[: head.rfind(b"\n") + 1])
             tail_start = size - TAIL_BYTES
             # line ends before the tail (the head's counted, the middle read once), and the byte just before it
             before, last = head.count(b"\n"), head[-1:]
@@ -147,15 +159,15 @@ def _lines(source: str | Path) -> Iterator[tuple[int, str]]:
                 before += block.count(b"\n")
                 last = block[-1:]
             tail = fh.read()
-            if last != b"\n":  # the tail starts inside line `before + 1`: skip that part
-                cut = tail.find(b"\n")
-                if cut < 0:  # and ends inside it too (a last line longer than the tail): its end is all there is
-                    yield before + 1, tail.decode("utf-8", errors="replace")
+            if last != b"\n":  # the tail starts inside line `before + 1`: skip to its next segment or line
+                ends = [at for at in (tail.find(b"\r"), tail.find(b"\n")) if at >= 0]
+                if not ends:  # and ends inside it too (a last line longer than the tail): its end is all there is
+                    yield from _numbered(before + 1, tail)
                     return
+                cut = min(ends)
+                before += tail[cut:cut + 1] == b"\n"
                 tail = tail[cut + 1:]
-                before += 1
-            for offset, line in enumerate(tail.decode("utf-8", errors="replace").splitlines(), start=1):
-                yield before + offset, line
+            yield from _numbered(before + 1, tail)
     except OSError:
         return
 

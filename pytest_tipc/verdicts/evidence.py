@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_tipc._fs import line_chunks
 from pytest_tipc.execution.artifacts import MTIME_MARGIN
 
 _IMAGE_JSON = r"\S\t[\[{]"
@@ -78,23 +80,29 @@ def _fresh_files(folder: Path, since: float, limit: int = 5000) -> int:
     return count
 
 
+def _lines(log_path: Path) -> Iterator[str]:
+    """The log's lines, read a chunk at a time (``\\r`` ends a line too; a line longer than a
+    chunk comes cut), so memory stays bounded whatever the step printed."""
+    for chunk in line_chunks(log_path):
+        yield from chunk.split("\n")[:-1]
+
+
 def inference_evidence(log_path: Path, argv: tuple[str, ...], cwd: Path, dialect: str,
                        since: float | None) -> Evidence:
     patterns = [re.compile(p) for p in RESULT_LINES.get(dialect, RESULT_LINES["template"])]
     results = 0
     in_perf = False
     try:
-        with open(log_path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                line = line[:4096]
-                if any(p.search(line) for p in patterns):
-                    results += 1
-                if _AUTOLOG_BANNER.search(line):
-                    in_perf = True
-                elif in_perf:
-                    match = _AUTOLOG_INFER.search(line)
-                    if match and float(match.group(1) or 0) > 0:
-                        return Evidence("the AutoLog block reports an inference time")
+        for line in _lines(log_path):
+            line = line[:4096]
+            if any(p.search(line) for p in patterns):
+                results += 1
+            if _AUTOLOG_BANNER.search(line):
+                in_perf = True
+            elif in_perf:
+                match = _AUTOLOG_INFER.search(line)
+                if match and float(match.group(1) or 0) > 0:
+                    return Evidence("the AutoLog block reports an inference time")
     except OSError:
         return Evidence("")
     if results:

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_tipc._fs import line_chunks
 from pytest_tipc.execution.interpreter import is_python_name
 from pytest_tipc.execution.paths import shown_path
 from pytest_tipc.execution.runner import StepResult
@@ -93,11 +94,12 @@ def _python(results: Sequence[StepResult]) -> str:
     return sys.executable
 
 
-def _read(path: Path) -> str:
+def _says(path: Path, mark: str) -> bool:
+    """Whether the log prints ``mark`` on a line, read a chunk at a time."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        return any(mark in chunk for chunk in line_chunks(path))
     except OSError:
-        return ""
+        return False
 
 
 def check_file(path: Path, log_path: Path, root: Path | None = None) -> tuple[str, dict[str, Any]]:
@@ -109,7 +111,7 @@ def check_file(path: Path, log_path: Path, root: Path | None = None) -> tuple[st
     size = path.stat().st_size
     metrics: dict[str, Any] = {"onnx_bytes": size}
     if size == 0:
-        said = SAVED_MARK in _read(log_path)
+        said = _says(log_path, SAVED_MARK)
         cause = ("known cause (paddle-69128): Paddle#69128, paddle2onnx writes a 0-byte model while its log says "
                  f"\"{SAVED_MARK}\" (Paddle 3.0.0b2 with paddle2onnx < 1.3). "
                  "Fix: pip install 'paddle2onnx>=2.0' (it reads Paddle 3 inference.json), or export with "

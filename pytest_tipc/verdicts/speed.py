@@ -94,10 +94,16 @@ def records(text: str, keyword: str) -> list[float]:
     return found
 
 
-def measure(text: str, run: BenchRun) -> tuple[list[float], float | None]:
-    """(the measured records after skipping, the last convergence value or None)."""
-    losses = records(text, run.convergence_key)
-    return records(text, run.keyword)[run.skip_steps:], (losses[-1] if losses else None)
+def measure(source: str | Path, run: BenchRun) -> tuple[list[float], float | None, int]:
+    """(the measured records after skipping, the last convergence value or None, how many
+    records there were) of a log's text or file (read a chunk at a time, ``\\r`` a line end too)."""
+    found: dict[str, list[float]] = {run.keyword: [], run.convergence_key: []}
+    for chunk in [source] if isinstance(source, str) else _fs.line_chunks(source):
+        for keyword, values in found.items():
+            values += records(chunk, keyword)
+    losses = found[run.convergence_key]
+    steps = found[run.keyword]
+    return steps[run.skip_steps:], (losses[-1] if losses else None), len(steps)
 
 
 def speed_record(run: BenchRun, steps: list[float], convergence: float | None, kind: str) -> dict[str, Any]:
@@ -179,12 +185,10 @@ def check_speed(log_path: Path, run: BenchRun, *, model: str, root: Path, kind: 
     """The verdict of a bench cell whose training succeeded (see the module docstring)."""
     shown = os.path.relpath(log_path, root) if str(log_path).startswith(str(root)) else str(log_path)
     try:
-        text = log_path.read_text(encoding="utf-8", errors="replace")
+        steps, convergence, total = measure(log_path, run)
     except OSError as exc:
         return SpeedVerdict(False, f"cannot read the training log {shown} ({exc})")
-    steps, convergence = measure(text, run)
     if not steps:
-        total = len(records(text, run.keyword))
         return SpeedVerdict(False, f"no speed records in {shown}: {total} line(s) with a `{run.keyword} <number>` "
                                    f"word pair, {run.skip_steps} skipped (analysis.py --keyword {run.keyword} "
                                    f"--skip_steps {run.skip_steps}). Fix: train for more steps, or print "

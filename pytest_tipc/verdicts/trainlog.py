@@ -20,18 +20,25 @@ So ``avg_ips`` is matched by ``avg_ips:``, ``ips:`` or ``avg ips:``; ``avg_batch
 ``spec_names=True`` only the spec's names count (``avg_ips``/``ips``, ``avg_reader_cost``,
 ``avg_batch_cost``), which is the strict reading of the spec.
 
-What counts as an iteration line: a line that prints at least one of the three timing fields
-(``[Eval]``/``[EVAL]`` lines and progress bars such as PaddleSeg's eval ``1/2 [==>..] - batch_cost: …``
-excluded), so per-epoch ``[Avg]`` summaries that print only the loss
-are not iterations. A field is *missing* when no iteration line prints it (the check fails); a
-field printed on some iteration lines but not all is *partial* (reported, not failed).
+What counts as an iteration line (a *logged step*): a line that prints at least one of the three
+timing fields (``[Eval]``/``[EVAL]`` lines and progress bars such as PaddleSeg's eval
+``1/2 [==>..] - batch_cost: …`` excluded), so per-epoch ``[Avg]`` summaries that print only the
+loss are not iterations. A ``\r`` ends a line too (tqdm-style bars, PaddleSeg's ``\b…\r`` redraws).
+A field is *missing* when no iteration line prints it (the check fails); a field printed on some
+iteration lines but not all is *partial* (reported, not failed).
+
+A log prints one line every few steps, so *iterations* (how many steps ran) come from the
+counter the last logged step reports, not from the number of lines: PaddleOCR's
+``global_step: 4`` (1-based), PaddleSeg's ``[TRAIN] epoch: 1, iter: 10/20`` (1-based, across epochs),
+PaddleClas's ``[Train][Epoch 2/2][Iter: 10/20]`` (epochs 1-based, steps 0-based per epoch: 31) and
+PaddleDetection's ``Epoch: [1] [ 0/20]`` (both 0-based: 21). A log with no known counter has none.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +70,23 @@ _SPELLINGS: dict[str, list[tuple[str, re.Pattern[str]]]] = {
 _SPEC_SPELLINGS = {"loss", "avg_reader_cost", "avg_batch_cost", "avg_ips", "ips"}
 _EVAL_LINE = re.compile(r"\[eval\]", re.IGNORECASE)
 _TIMING = ("avg_reader_cost", "avg_batch_cost", "avg_ips")
+# Step counters of iteration lines, each with how it turns into steps run.
+_COUNTERS: tuple[tuple[re.Pattern[str], Callable[[list[int]], int]], ...] = (
+    (re.compile(r"(?<![\w.])global_step:\s*(\d+)"), lambda n: n[0]),  # PaddleOCR
+    (re.compile(r"\[TRAIN\] epoch: \d+, iter: (\d+)/\d+"), lambda n: n[0]),  # PaddleSeg
+    (re.compile(r"\[Train\]\[Epoch (\d+)/\d+\]\[Iter: (\d+)/(\d+)\]"),
+     lambda n: (n[0] - 1) * n[2] + n[1] + 1),  # PaddleClas
+    (re.compile(r"Epoch: \[(\d+)\] \[\s*(\d+)/(\d+)\]"), lambda n: n[0] * n[2] + n[1] + 1),  # PaddleDetection
+)
+
+
+def steps_reported(line: str) -> int | None:
+    """How many training steps had run when ``line`` was logged, from the counter it prints."""
+    for pattern, steps in _COUNTERS:
+        match = pattern.search(line)
+        if match:
+            return steps([int(group) for group in match.groups()])
+    return None
 
 
 @dataclass(frozen=True)
@@ -97,12 +121,34 @@ def parse_iterations(text: str, *, spec_names: bool = False) -> list[Iteration]:
     return iterations
 
 
+def curves(path: Path, points: int = 1000) -> dict[str, list[tuple[int, float]]]:
+    """``loss`` and ``avg_ips`` of a log file's iteration lines as ``(n, value)`` (``n`` counts
+    the lines printing that field, from 1), read a chunk at a time. A long log is thinned evenly
+    to between ``points`` and ``2 * points`` values per field, so memory stays bounded."""
+    found: dict[str, list[tuple[int, float]]] = {"loss": [], "avg_ips": []}
+    stride = dict.fromkeys(found, 1)
+    seen = dict.fromkeys(found, 0)
+    for chunk in line_chunks(path):
+        for iteration in parse_iterations(chunk):
+            for name, values in found.items():
+                if name not in iteration.values:
+                    continue
+                if seen[name] % stride[name] == 0:
+                    values.append((seen[name] + 1, iteration.values[name]))
+                    if len(values) > 2 * points:
+                        del values[1::2]
+                        stride[name] *= 2
+                seen[name] += 1
+    return found
+
+
 @dataclass(frozen=True)
 class TrainLogSummary:
     """What the check found in one training log; ``ok`` is the verdict."""
 
     log_path: str
-    iterations: int = 0
+    logged_steps: int = 0  # iteration lines
+    iterations: int | None = None  # steps run, from the last counter a logged step printed
     final_loss: float | None = None
     mean_ips: float | None = None
     mean_batch_cost: float | None = None
@@ -118,13 +164,15 @@ class TrainLogSummary:
         return not self.error and not self.missing
 
     def metrics(self) -> dict[str, float | int | None]:
-        """For ``user_properties`` / the report: iterations, final_loss, mean_ips, mean costs."""
-        return {"iterations": self.iterations, "final_loss": self.final_loss, "mean_ips": self.mean_ips,
+        """For ``user_properties`` / the report: iterations (steps run, when the log reports them),
+        logged_steps (iteration lines), final_loss, mean_ips, mean costs."""
+        return {"iterations": self.iterations, "logged_steps": self.logged_steps,
+                "final_loss": self.final_loss, "mean_ips": self.mean_ips,
                 "mean_batch_cost_s": self.mean_batch_cost, "mean_reader_cost_s": self.mean_reader_cost}
 
     def notes(self) -> list[str]:
         """Non-fatal findings (fields printed on only some iteration lines)."""
-        return [f"{name} is missing on {count} of {self.iterations} iteration lines"
+        return [f"{name} is missing on {count} of {self.logged_steps} iteration lines"
                 for name, count in self.partial.items()]
 
     def failure_message(self) -> str:
@@ -136,12 +184,12 @@ class TrainLogSummary:
         if self.error:
             return f"training log {self.log_path}: {self.error}.\n{fix}"
         names = ", ".join(self.missing)
-        if self.iterations == 0:
+        if self.logged_steps == 0:
             seen = (f"{self.loss_lines} line(s) print loss but none prints a timing field"
                     if self.loss_lines else "no line prints loss or a timing field")
             return (f"training log {self.log_path}: no iteration line found ({seen}); "
                     f"missing fields: {names}.\n{fix}")
-        return (f"training log {self.log_path}: {self.iterations} iteration line(s), but none prints "
+        return (f"training log {self.log_path}: {self.logged_steps} iteration line(s), but none prints "
                 f"{names}.\n{fix}")
 
 
@@ -171,7 +219,7 @@ _FAST_TOKENS = {"loss": ("loss",), "avg_reader_cost": ("reader_cost", "data_cost
 def _excluded() -> re.Pattern[str]:
     """Lines that are never iterations: ``[Eval]`` lines and progress bars (PaddleSeg's eval
     prints ``1/2 [====>...] - ETA: 0s - batch_cost: 0.41``, which are not training iterations)."""
-    return re.compile(r"(?m)^(?:[^\n]*\[[Ee][Vv][Aa][Ll]\]|[ \t]*\d+/\d+[ \t]+(?:\[[=>.]*\]|-[ \t]))[^\n]*\n?")
+    return re.compile(r"(?m)^(?:[^\n]*\[[Ee][Vv][Aa][Ll]\]|[ \t\x08]*\d+/\d+[ \t]+(?:\[[=>.]*\]|-[ \t]))[^\n]*\n?")
 
 
 class _Stats:
@@ -187,7 +235,8 @@ class _Stats:
         self.iteration = re.compile(rf"(?m)^[^\n]*?(?<![\w.])(?:{timing}):\s*{_NUMBER_NC}[^\n]*$")
         self.loss_line = re.compile(rf"(?m)^(?=[^\n]*?(?<![\w.])loss:\s*{_NUMBER_NC})()")
         self.exclude = _excluded()
-        self.iterations = 0
+        self.iterations = 0  # iteration lines
+        self.steps: int | None = None  # the last step counter an iteration line printed
         self.loss_lines = 0
         self.counts = dict.fromkeys(_SPELLINGS, 0)
         self.sums = dict.fromkeys(_SPELLINGS, 0.0)
@@ -228,9 +277,18 @@ class _Stats:
         except ValueError:  # a token followed by something that is not a number
             return False
         self.iterations += lines
+        self._count(text[text.rfind("\n", 0, len(text) - 1) + 1:])
         for name, numbers in parsed.items():
             self._add(name, numbers)
         return True
+
+    def _count(self, *lines: str) -> None:
+        """The step counter of the last of ``lines`` that prints one."""
+        for line in reversed(lines):
+            steps = steps_reported(line)
+            if steps is not None:
+                self.steps = steps
+                return
 
     def feed(self, text: str) -> None:
         if self.fast and self._feed_regular(text):
@@ -242,6 +300,7 @@ class _Stats:
             self.loss_lines += len(self.loss_line.findall(text))
             return
         self.iterations += len(lines)
+        self._count(*lines)
         body = "\n".join(lines)
         for name in _SPELLINGS:
             found = self.values[name].findall(body)
@@ -267,8 +326,9 @@ class _Stats:
 
 
 def _chunks(source: str | Path) -> Iterable[str]:
-    if isinstance(source, str):
-        return [source if source.endswith("\n") else source + "\n"]
+    if isinstance(source, str):  # a \r ends a line, as in a file (_fs.line_chunks)
+        text = source.replace("\r\n", "\n").replace("\r", "\n")
+        return [text if text.endswith("\n") else text + "\n"]
     return line_chunks(source)
 
 
@@ -287,7 +347,8 @@ def summarize(text: str | Path, log_path: str = "<log>", *, required: tuple[str,
     partial = {name: stats.iterations - n for name, n in counts.items() if 0 < n < stats.iterations}
     return TrainLogSummary(
         log_path=log_path,
-        iterations=stats.iterations,
+        logged_steps=stats.iterations,
+        iterations=stats.steps,
         final_loss=stats.last_loss,
         mean_ips=stats.mean("avg_ips"),
         mean_batch_cost=stats.mean("avg_batch_cost"),

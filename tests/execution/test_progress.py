@@ -112,3 +112,22 @@ def test_on_a_terminal_the_line_is_redrawn_in_place(repo: pytest.Pytester) -> No
     # drawn below pytest's line, then erased and the cursor put back: no status line remains
     assert "\r\x1b[K" in out and "\x1b[1A" in out
     assert "1 passed" in out
+
+
+def test_stream_follows_a_carriage_return_log_a_chunk_at_a_time(pytestconfig: pytest.Config, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """--tipc-stream under xdist: a tqdm log (``\\r`` only) is shown segment by segment, never
+    re-read from its start, and a tick reads at most a chunk."""
+    from pytest_tipc import _fs
+    from pytest_tipc.reporting.progress import ProgressDisplay
+
+    monkeypatch.setattr(_fs, "CHUNK", 64)
+    display = ProgressDisplay(pytestconfig, None, stream=True)
+    shown: list[str] = []
+    monkeypatch.setattr(display, "_line", shown.append)
+    log = tmp_path / "train.log"
+    log.write_bytes(b"".join(b" %3d%%|%-10s|\r" % (n, b"#" * (n // 10)) for n in range(0, 101, 10)))
+    for _ in range(5):
+        display._show_new("gw0", str(log))
+    assert shown == [f"[gw0]  {n:3d}%|{'#' * (n // 10):<10}|" for n in range(0, 101, 10)]
+    assert display._offsets[("gw0", str(log))] == log.stat().st_size

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,3 +163,53 @@ class TestRoundTrip:
             "postprocess_ms": values["postprocess_time_ms"],
         }
         assert isinstance(metrics["cpu_rss_mb"], float) and metrics["cpu_rss_mb"] > 1
+
+
+class TestStreaming:
+    """Issue 16: the file is read a bounded chunk at a time, with ``\\r`` a line end too."""
+
+    LOG = ("[2022/08/16 03:08:31] ppocr INFO: img_10.jpg\t[[[118, 43], [176, 43]]]\n" * 40
+           + ppocr_block("det", "det", "3.1") + "ppocr INFO: between\n" + ppocr_block("rec", "rec", "0.5", "gpu"))
+
+    @pytest.mark.parametrize("end", ["\n", "\r", "\r\n"], ids=["lf", "cr", "crlf"])
+    @pytest.mark.parametrize("chunk", [301, 1 << 20])
+    def test_chunks_and_line_ends_give_the_same_first_block(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            end: str, chunk: int) -> None:
+        from pytest_tipc import _fs
+
+        monkeypatch.setattr(_fs, "CHUNK", chunk)  # many boundaries, some inside a banner (lines are shorter)
+        log = tmp_path / "infer.log"
+        log.write_bytes(self.LOG.replace("\n", end).encode())
+        assert parse_autolog_file(log) == parse_autolog_blocks(self.LOG)[0]
+        assert parse_autolog_file(log)["model_name"] == "det"  # type: ignore[index]
+
+    def test_conf_blocks_when_no_env_banner_in_a_chunked_file(self, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+        from pytest_tipc import _fs
+
+        monkeypatch.setattr(_fs, "CHUNK", 257)
+        text = "\n".join(line for line in SEED_004_BLOCK.splitlines() if "Env info" not in line)
+        log = tmp_path / "infer.log"
+        log.write_text("noise\n" * 100 + text)
+        metrics = parse_autolog_file(log)
+        assert metrics is not None and metrics["runtime_device"] == "cpu" and metrics["total_time_s"] == 4.2386
+
+    def test_peak_memory_of_a_200_mb_carriage_return_log_stays_bounded(self, tmp_path: Path) -> None:
+        """A child parses a 200 MB log whose only line end is ``\\r``; its peak RSS stays far below
+        the log's size (reading it whole took 2.7 GB for 1 GB)."""
+        log = tmp_path / "infer.log"
+        line = "[2022/08/16 03:08:31] ppocr INFO: img_10.jpg\t[[[118, 43], [176, 43], [176, 62]]]\r"
+        block = (line * 10000).encode()
+        with open(log, "wb") as fh:
+            for _ in range((200 << 20) // len(block)):
+                fh.write(block)
+            fh.write(ppocr_block().replace("\n", "\r").encode())
+        code = ("import json, resource, sys\n"
+                "from pytest_tipc.verdicts.autolog_parse import parse_autolog_file\n"
+                "m = parse_autolog_file(sys.argv[1])\n"
+                "print(json.dumps([m and m['inference_ms'],"
+                " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))\n")
+        out = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, check=True)
+        inference_ms, peak_mb = json.loads(out.stdout)
+        assert inference_ms == 112.6549
+        assert peak_mb < 150, f"peak RSS {peak_mb:.0f} MB parsing a 200 MB log"

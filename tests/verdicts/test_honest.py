@@ -97,6 +97,19 @@ class TestEvidenceOfInference:
         log = next((repo.path / OUT).rglob("python_infer_*.log"))
         assert "img1.jpg\t[true]" in log.read_text()
 
+    @pytest.mark.parametrize("end", ["\n", "\r", "\r\n"], ids=["lf", "cr", "crlf"])
+    def test_evidence_is_read_line_by_line_with_any_line_end(self, tmp_path: Path, end: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+        from pytest_tipc import _fs
+        from pytest_tipc.verdicts.evidence import inference_evidence
+
+        monkeypatch.setattr(_fs, "CHUNK", 128)  # chunk boundaries inside lines
+        log = tmp_path / "infer.log"
+        lines = [f"[2024/05/10] ppocr INFO: {n:>3d}/100 progress" for n in range(30)]
+        lines += ["[2024/05/10] ppocr INFO: Predicts of ./doc/imgs/11.jpg:('for', 0.99)"] * 3
+        log.write_bytes(end.join(lines).encode())
+        assert inference_evidence(log, (), tmp_path, "ocr", None).found == "3 result line(s)"
+
 
 SAMPLES = {
     "paddle-75496": "[ERROR] Not find predictor_id 0 and pass_name memory_optimize_pass",
@@ -188,6 +201,19 @@ class TestKnownCauses:
         numbered = dict(causes._lines(log))
         assert max(numbered) == 100 and lines[-1].endswith(numbered[100])
 
+    @pytest.mark.parametrize("tail", [400, 1 << 20], ids=["big-log", "small-log"])
+    def test_carriage_return_segments_are_lines_under_their_line_number(
+            self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tail: int) -> None:
+        """tqdm-style progress: one physical line of ``\\r`` redraws, the error in the last one."""
+        monkeypatch.setattr(causes, "HEAD_BYTES", 200)
+        monkeypatch.setattr(causes, "TAIL_BYTES", tail)
+        bars = "".join(f"\r{n:3d}%|{'#' * (n // 10):<10}| {n}/100 [00:0{n % 10}<00:00]" for n in range(100))
+        log = tmp_path / "train.log"
+        log.write_bytes(("start\n" + bars + "\rModuleNotFoundError: No module named 'auto_log'\r\n").encode())
+        cause = causes.explain(log)
+        assert cause is not None and cause.id == "no-auto-log" and cause.lineno == 2
+        assert cause.line == "ModuleNotFoundError: No module named 'auto_log'"
+
     def test_a_bad_user_signature_file_is_a_usage_error(self) -> None:
         with pytest.raises(causes.SignatureError, match="not a valid regex"):
             causes.parse_signatures([{"pattern": "(", "cause": "c", "fix": "f"}], "x.json")
@@ -267,10 +293,10 @@ class TestNumbersAndResults:
 
     def test_seg_eval_progress_lines_are_not_iterations(self, tmp_path: Path) -> None:
         summary = summarize(self.SEG_TRAIN)
-        assert summary.iterations == 2 and summary.mean_batch_cost == pytest.approx(0.91)
+        assert summary.logged_steps == 2 and summary.mean_batch_cost == pytest.approx(0.91)
         log = tmp_path / "train.log"
         log.write_text(self.SEG_TRAIN * 3)
-        assert summarize(log).iterations == 6
+        assert summarize(log).logged_steps == 6
 
     def test_eval_metric_results_are_not_applicable(self, tmp_path: Path) -> None:
         results = tmp_path / "test_tipc" / "results"

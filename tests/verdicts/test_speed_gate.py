@@ -41,9 +41,15 @@ def test_records_follow_analysis_py_keyword_rule() -> None:
             "d ips: n/a\ne no keyword here 7\nf ips:13 glued\n")
     # the word equal to `ips:` and the word after it; avg_ips: and `ips:13` are other words
     assert records(text, "ips:") == [10.5, 12.5]
-    steps, loss = measure("x ips: 1\nx ips: 2\nx ips: 30\nx ips: 40\nx ips: 50\nloss: 0.7,\nloss: 0.5,\n", RUN)
+    steps, loss, total = measure("x ips: 1\nx ips: 2\nx ips: 30\nx ips: 40\nx ips: 50\nloss: 0.7,\nloss: 0.5,\n", RUN)
     assert steps == [30.0, 40.0, 50.0]  # --skip_steps 2
-    assert loss == 0.5
+    assert loss == 0.5 and total == 5
+
+
+def test_a_log_file_is_streamed_with_carriage_returns_as_line_ends(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_bytes(b"x ips: 1 loss: 0.9\rx ips: 2 loss: 0.8\rx ips: 30 loss: 0.7\rx ips: 40 loss: 0.6\r")
+    assert measure(log, RUN) == ([30.0, 40.0], 0.6, 4)
 
 
 def test_within_tolerance_passes_and_writes_the_speed_json(tmp_path: Path) -> None:

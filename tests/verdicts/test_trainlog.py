@@ -49,25 +49,26 @@ SEG_LOG = """\
 
 class TestRealShapes:
     @pytest.mark.parametrize(("log", "iterations", "final_loss", "mean_ips", "spellings"), [
-        (S32_LOG, 2, 6.85407, (4.07720 + 37.85543) / 2,
+        (S32_LOG, None, 6.85407, (4.07720 + 37.85543) / 2,
          {"loss": "loss", "avg_reader_cost": "avg_reader_cost", "avg_batch_cost": "avg_batch_cost",
           "avg_ips": "avg_ips"}),
         (OCR_LOG, 2, 3.198540, (1.26504 + 21.47593) / 2,
          {"loss": "loss", "avg_reader_cost": "avg_reader_cost", "avg_batch_cost": "avg_batch_cost",
           "avg_ips": "ips"}),
-        (CLAS_LOG, 2, 6.90212, (3.28460 + 24.91281) / 2,
+        (CLAS_LOG, 6, 6.90212, (3.28460 + 24.91281) / 2,
          {"loss": "loss", "avg_reader_cost": "reader_cost", "avg_batch_cost": "batch_cost", "avg_ips": "ips"}),
-        (DET_LOG, 2, 4.587981, (3.9007 + 4.6417) / 2,
+        (DET_LOG, 21, 4.587981, (3.9007 + 4.6417) / 2,
          {"loss": "loss", "avg_reader_cost": "data_cost", "avg_batch_cost": "batch_cost", "avg_ips": "ips"}),
-        (SEG_LOG, 2, 1.8765, (8.5288 + 9.5193) / 2,
+        (SEG_LOG, 20, 1.8765, (8.5288 + 9.5193) / 2,
          {"loss": "loss", "avg_reader_cost": "reader_cost", "avg_batch_cost": "batch_cost", "avg_ips": "ips"}),
     ], ids=["s32", "ocr", "clas", "det", "seg"])
-    def test_repo_logs_pass(self, log: str, iterations: int, final_loss: float, mean_ips: float,
+    def test_repo_logs_pass(self, log: str, iterations: int | None, final_loss: float, mean_ips: float,
                             spellings: dict[str, str]) -> None:
         summary = summarize(log, "train.log")
         assert summary.ok, summary.failure_message()
         assert summary.failure_message() == ""
-        assert summary.iterations == iterations
+        assert summary.logged_steps == 2
+        assert summary.iterations == iterations  # from the step counter the last line prints
         assert summary.final_loss == final_loss
         assert summary.mean_ips == pytest.approx(mean_ips)
         assert summary.spellings == spellings
@@ -86,7 +87,7 @@ class TestRealShapes:
     def test_metrics(self) -> None:
         summary = summarize(S32_LOG)
         assert summary.metrics() == {
-            "iterations": 2, "final_loss": 6.85407, "mean_ips": pytest.approx((4.0772 + 37.85543) / 2),
+            "iterations": None, "logged_steps": 2, "final_loss": 6.85407, "mean_ips": pytest.approx((4.0772 + 37.85543) / 2),
             "mean_batch_cost_s": pytest.approx((1.96213 + 0.21133) / 2),
             "mean_reader_cost_s": pytest.approx((0.62413 + 0.00035) / 2)}
 
@@ -132,7 +133,7 @@ class TestFailures:
     def test_spec_names_only_rejects_clas_spelling(self) -> None:
         summary = summarize(CLAS_LOG, "clas.log", spec_names=True)
         assert summary.missing == ("avg_reader_cost", "avg_batch_cost")
-        assert summary.iterations == 2  # "ips:" is a spec spelling (the benchmark parser keys on it)
+        assert summary.logged_steps == 2  # "ips:" is a spec spelling (the benchmark parser keys on it)
         assert summary.failure_message() == (
             "training log clas.log: 2 iteration line(s), but none prints avg_reader_cost, avg_batch_cost.\n" + FIX)
 
@@ -171,7 +172,8 @@ class TestStreaming:
         fast = check_train_log(path)
         monkeypatch.setattr(trainlog._Stats, "_feed_regular", lambda self, text: False)
         slow = check_train_log(path)
-        assert fast == slow and fast.iterations == 100 and fast.ok
+        assert fast == slow and fast.logged_steps == 100 and fast.ok
+        assert fast.iterations == summarize(log).iterations  # the last line's counter
 
     def test_a_regular_chunk_really_takes_the_fast_path(self) -> None:
         from pytest_tipc.verdicts import trainlog
@@ -182,4 +184,118 @@ class TestStreaming:
         for line in ("[eVaL] loss: 1, batch_cost: 1, reader_cost: 1, ips: 1\n",  # any casing
                      "50/50 - loss: 1 - batch_cost: 1 - reader_cost: 1 - ips: 1\n"):  # a bar-less progress line
             assert not stats._feed_regular(line)
-            assert trainlog.summarize(line * 3).iterations == 0
+            assert trainlog.summarize(line * 3).logged_steps == 0
+
+
+class TestIterations:
+    """Issue 18: ``iterations`` is how many steps ran (the counter the log reports), ``logged_steps``
+    how many iteration lines it printed."""
+
+    # PaddleOCR det, Global.print_batch_step=2 and 4 steps: two lines, global_step 2 and 4.
+    OCR_DET = """\
+[2024/05/10 10:00:01] ppocr INFO: epoch: [1/1], global_step: 2, lr: 0.001000, loss: 4.532118, loss_shrink_maps: 2.524437, loss_threshold_maps: 1.502313, loss_binary_maps: 0.505368, avg_reader_cost: 0.52413 s, avg_batch_cost: 1.30525 s, avg_samples: 1.0, ips: 0.76614 samples/s, eta: 0:00:02, max_mem_reserved: 0 MB, max_mem_allocated: 0 MB
+[2024/05/10 10:00:03] ppocr INFO: epoch: [1/1], global_step: 4, lr: 0.001000, loss: 4.126501, loss_shrink_maps: 2.301204, loss_threshold_maps: 1.325871, loss_binary_maps: 0.499426, avg_reader_cost: 0.00041 s, avg_batch_cost: 0.98112 s, avg_samples: 1.0, ips: 1.01924 samples/s, eta: 0:00:00, max_mem_reserved: 0 MB, max_mem_allocated: 0 MB
+[2024/05/10 10:00:03] ppocr INFO: save model in ./output/norm_train_gpus_-1_autocast_null/latest
+"""
+
+    # PaddleSeg: two [TRAIN] lines, then evaluate()'s Progbar. On Linux it always redraws in
+    # place ('posix' in sys.modules): "\b" * width + "\r" before each update, "\n" after the last.
+    SEG = ("2024-05-10 10:00:01 [INFO]\t[TRAIN] epoch: 1, iter: 10/20, loss: 2.6021, lr: 0.009595, "
+           "batch_cost: 0.6120, reader_cost: 0.02150, ips: 3.2680 samples/sec | ETA 00:00:06\n"
+           "2024-05-10 10:00:07 [INFO]\t[TRAIN] epoch: 1, iter: 20/20, loss: 2.1837, lr: 0.009144, "
+           "batch_cost: 0.5940, reader_cost: 0.00071, ips: 3.3670 samples/sec | ETA 00:00:00\n"
+           "2024-05-10 10:00:07 [INFO]\tStart evaluating (total_samples: 2, total_iters: 2)...\n"
+           "\r1/2 [==============>...............] - ETA: 0s - batch_cost: 0.0410 - reader cost: 0.0013"
+           + "\b" * 87 + "\r2/2 [==============================] - 0s 40ms/step - batch_cost: 0.0395 - "
+           "reader cost: 9.8944e-04\n"
+           "2024-05-10 10:00:08 [INFO]\t[EVAL] #Images: 2 mIoU: 0.0312 Acc: 0.5017 Kappa: 0.0079 Dice: 0.0560\n")
+
+    # PaddleClas, 2 epochs of 20 steps, print_batch_step 10: Iter is 0-based within the epoch.
+    CLAS = """\
+[2024/05/10 10:00:01] ppcls INFO: [Train][Epoch 1/2][Iter: 0/20]lr(LinearWarmup): 0.00010000, CELoss: 6.91543, loss: 6.91543, batch_cost: 2.43561s, reader_cost: 0.61280, ips: 3.28460 samples/s, eta: 0:01:37
+[2024/05/10 10:00:04] ppcls INFO: [Train][Epoch 1/2][Iter: 10/20]lr(LinearWarmup): 0.00060000, CELoss: 6.90212, loss: 6.90212, batch_cost: 0.32112s, reader_cost: 0.00061, ips: 24.91281 samples/s, eta: 0:00:09
+[2024/05/10 10:00:07] ppcls INFO: [Train][Epoch 1/2][Avg]CELoss: 6.90877, loss: 6.90877
+[2024/05/10 10:00:07] ppcls INFO: [Train][Epoch 2/2][Iter: 0/20]lr(LinearWarmup): 0.00110000, CELoss: 6.89000, loss: 6.89000, batch_cost: 0.33021s, reader_cost: 0.00070, ips: 24.22700 samples/s, eta: 0:00:06
+[2024/05/10 10:00:10] ppcls INFO: [Train][Epoch 2/2][Iter: 10/20]lr(LinearWarmup): 0.00160000, CELoss: 6.87001, loss: 6.87001, batch_cost: 0.32500s, reader_cost: 0.00065, ips: 24.61538 samples/s, eta: 0:00:03
+"""
+
+    # PaddleDetection, 2 epochs of 20 steps, log_iter 20: epoch and step both 0-based.
+    DET = """\
+[05/10 10:00:01] ppdet.engine INFO: Epoch: [0] [ 0/20] learning_rate: 0.000010 loss_xy: 2.176380 loss_wh: 0.281400 loss_obj: 1.732086 loss_cls: 0.237628 loss: 4.377978 eta: 0:00:58 batch_cost: 2.0509 data_cost: 1.7642 ips: 3.9007 images/s
+[05/10 10:00:44] ppdet.engine INFO: Epoch: [1] [ 0/20] learning_rate: 0.000010 loss_xy: 2.089241 loss_wh: 0.264828 loss_obj: 1.916301 loss_cls: 0.270123 loss: 4.587981 eta: 0:00:36 batch_cost: 1.7235 data_cost: 1.4684 ips: 4.6417 images/s
+"""
+
+    @pytest.mark.parametrize(("log", "iterations", "logged"), [
+        (OCR_DET, 4, 2), (SEG, 20, 2), (CLAS, 31, 4), (DET, 21, 2), (S32_LOG, None, 2),
+    ], ids=["ocr-det", "seg", "clas", "det", "s32-no-counter"])
+    def test_iterations_come_from_the_logged_step_counter(self, log: str, iterations: int | None,
+                                                          logged: int) -> None:
+        summary = summarize(log, "train.log")
+        assert summary.ok, summary.failure_message()
+        assert (summary.iterations, summary.logged_steps) == (iterations, logged)
+        assert summary.metrics()["iterations"] == iterations and summary.metrics()["logged_steps"] == logged
+
+    def test_seg_eval_progbar_redraws_are_not_steps(self, tmp_path: Path) -> None:
+        summary = summarize(self.SEG)
+        assert summary.logged_steps == 2
+        assert summary.mean_batch_cost == pytest.approx((0.6120 + 0.5940) / 2)
+        log = tmp_path / "train.log"
+        log.write_bytes(self.SEG.encode())
+        assert check_train_log(log) == summarize(self.SEG, str(log))
+
+    def test_a_carriage_return_ends_a_line(self, tmp_path: Path) -> None:
+        """tqdm-style: every update on one physical line, ``\\r`` before each."""
+        lines = [f"epoch: [1/1], global_step: {n}, loss: 1.{n}, avg_reader_cost: 0.01 s, avg_batch_cost: 0.2 s, "
+                 f"ips: 5.0 samples/s" for n in range(1, 6)]
+        log = tmp_path / "train.log"
+        log.write_bytes(("\r" + "\r".join(lines) + "\n").encode())
+        summary = check_train_log(log)
+        assert (summary.logged_steps, summary.iterations, summary.final_loss) == (5, 5, 1.5)
+
+
+class TestCurves:
+    """The report's loss/ips curves: streamed from the file and thinned evenly."""
+
+    def test_a_long_log_is_thinned_evenly(self, tmp_path: Path) -> None:
+        from pytest_tipc.verdicts.trainlog import curves
+
+        log = tmp_path / "train.log"
+        log.write_text("".join(f"[TRAIN] epoch: 1, iter: {n}/5000, loss: {n}.0, batch_cost: 0.2, reader_cost: 0.01, "
+                               f"ips: 8.5 samples/sec\n" for n in range(1, 5001)))
+        found = curves(log, points=100)
+        loss = found["loss"]
+        assert 100 <= len(loss) <= 200
+        assert loss[0] == (1, 1.0) and all(float(n) == value for n, value in loss)
+        steps = {b[0] - a[0] for a, b in zip(loss, loss[1:])}
+        assert len(steps) == 1  # evenly spaced
+        assert len(found["avg_ips"]) == len(loss)
+
+    def test_carriage_returns_end_lines(self, tmp_path: Path) -> None:
+        from pytest_tipc.verdicts.trainlog import curves
+
+        log = tmp_path / "train.log"
+        log.write_bytes(TestIterations.SEG.encode())
+        assert curves(log)["loss"] == [(1, 2.6021), (2, 2.1837)]
+
+
+def test_peak_memory_of_a_64_mb_carriage_return_training_log_stays_bounded(tmp_path: Path) -> None:
+    """Issue 16: a child checks a 64 MB training log whose only line end is ``\\r`` (tqdm style);
+    its peak RSS stays far below the log's size (the carry of an unsplit line grew with it)."""
+    import json
+    import subprocess
+    import sys
+
+    line = TestIterations.OCR_DET.splitlines()[1]
+    block = (line + "\r").encode() * 2000
+    log = tmp_path / "train.log"
+    with open(log, "wb") as fh:
+        for _ in range((64 << 20) // len(block)):
+            fh.write(block)
+    code = ("import json, resource, sys\n"
+            "from pytest_tipc.verdicts.trainlog import check_train_log\n"
+            "s = check_train_log(sys.argv[1])\n"
+            "print(json.dumps([s.logged_steps, s.iterations, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, check=True)
+    logged, iterations, peak_mb = json.loads(out.stdout)
+    assert logged == (64 << 20) // len(block) * 2000 and iterations == 4
+    assert peak_mb < 150, f"peak RSS {peak_mb:.0f} MB checking a 64 MB log"
