@@ -14,30 +14,25 @@ MATRIX = {4: "gpu_list:-1|0|0,1|127.0.0.1,127.0.0.1;0,1", 5: "--use-gpu:False|Tr
 
 
 def reference(item: TipcItem) -> tuple[list[pytest.Mark], dict[str, object]]:
-    """The markers and keywords of the old implementation: add_marker on fresh decorators."""
-
-    class Node:
-        def __init__(self) -> None:
-            self.own_markers: list[pytest.Mark] = []
-            self.keywords: dict[str, object] = {}
-
-        def add_marker(self, marker: pytest.MarkDecorator) -> None:
-            self.keywords[marker.name] = marker
-            self.own_markers.append(marker.mark)
-
-    node, cell = Node(), item.cell
+    """The markers and keywords of the old implementation: ``add_marker`` of fresh decorators on a
+    plain node beside the item (pytest 8 keeps the decorator as the keyword, 9.2 its mark)."""
+    assert isinstance(item.parent, pytest.File)
+    node = pytest.Function.from_parent(item.parent, name="reference", callobj=lambda: None)
+    cell = item.cell
     assert cell is not None
-    node.add_marker(pytest.mark.tipc(**{"dialect": item.plan.dialect, **cell.field_map, "key": cell.key}))
+    added = [pytest.mark.tipc(**{"dialect": item.plan.dialect, **cell.field_map, "key": cell.key})]
     # GPUs the item needs here: its training's cards, or one for an inference run off the CPU
     own = 1 if cell.role == "infer" and cell.field_map.get("device", "cpu") not in ("cpu", "") else 0
     gpus = max(own, len(cell.gpu.card_ids))
     if gpus:
-        node.add_marker(pytest.mark.gpu)
+        added.append(pytest.mark.gpu)
     if gpus > 1:
-        node.add_marker(pytest.mark.multi_gpu)
+        added.append(pytest.mark.multi_gpu)
     if int(cell.field_map.get("nodes", "1") or "1") > 1:
-        node.add_marker(pytest.mark.multi_node)
-    return node.own_markers, node.keywords
+        added.append(pytest.mark.multi_node)
+    for decorator in added:
+        node.add_marker(decorator)
+    return node.own_markers, {decorator.name: node.keywords[decorator.name] for decorator in added}
 
 
 @pytest.mark.parametrize("runs", [1, 2], ids=["planned", "from-cache"])
@@ -57,7 +52,6 @@ def test_markers_and_keywords_are_those_of_add_marker(pytester: pytest.Pytester,
         assert item.own_markers == markers
         assert [list(m.kwargs) for m in item.own_markers] == [list(m.kwargs) for m in markers]  # same order
         assert {name: item.keywords[name] for name in keywords} == keywords
-        assert all(isinstance(item.keywords[name], pytest.MarkDecorator) for name in keywords)
         for name in plain:
             plain[name] += name in keywords
     assert all(plain.values()), plain  # the matrix has every plain marker

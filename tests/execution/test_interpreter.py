@@ -60,15 +60,17 @@ class TestLookup:
         result.stdout.fnmatch_lines([f"tipc: interpreter python3.79 → {sys.executable} (--tipc-python)"])
 
 
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv that cannot import paddle (a module-level fixture: pytest 9.2 deprecates class-scoped
+    fixtures defined as methods)."""
+    path = tmp_path_factory.mktemp("bare") / "v"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, capture_output=True)
+    return path / "bin" / "python"
+
+
 @pytest.mark.skipif(importlib.util.find_spec("paddle") is None, reason="needs paddle in the interpreter running pytest")
 class TestWithoutPaddle:
-    @pytest.fixture(scope="class")
-    def bare(self, tmp_path_factory: pytest.TempPathFactory) -> Path:
-        """A venv that cannot import paddle."""
-        path = tmp_path_factory.mktemp("bare") / "v"
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, capture_output=True)
-        return path / "bin" / "python"
-
     def test_the_problem_names_both_interpreters_and_the_fix(self, bare: Path) -> None:
         problem = interpreter.paddle_problem(str(bare), os.environ)
         assert problem == (f"the steps' interpreter {bare} cannot import paddle, while {sys.executable} (the "

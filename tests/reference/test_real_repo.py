@@ -30,6 +30,17 @@ def pytest_in(venv: Path, root: Path, *args: str) -> subprocess.CompletedProcess
                           capture_output=True, text=True, timeout=600)
 
 
+def test_the_venv_runs_this_checkouts_plugin_and_pytest(venv: Path, tmp_path: Path) -> None:
+    """The venv is made from the base interpreter; it must still see what runs these tests."""
+    import pytest_tipc
+
+    probe = "import pytest, pytest_tipc, paddle; print(pytest.__version__, pytest_tipc.__file__)"
+    shown = subprocess.run([str(venv), "-c", probe], cwd=tmp_path, env=deactivated_env(venv), capture_output=True,
+                           text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert shown.stdout.split() == [pytest.__version__, pytest_tipc.__file__]
+
+
 @needs_corpus
 def test_collects_runs_and_reports_it(venv: Path, tmp_path: Path) -> None:
     root = tmp_path / "PaddleClas"

@@ -14,6 +14,7 @@ can tell which interpreter ran it. ``FAKE_FAIL=<stage>`` makes a stage exit 2.
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -171,9 +172,19 @@ def ran(root: Path) -> list[tuple[str, str]]:
 
 
 def make_venv(path: Path) -> Path:
-    """A venv that sees this interpreter's packages (Paddle, the plugin); returns its python."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(path)],
-                   check=True, capture_output=True)
+    """A venv that sees the packages of the environment running the tests (Paddle, pytest, this
+    checkout's plugin), in the same order; returns its python.
+
+    ``python -m venv --system-site-packages`` alone is not that when the tests run in a venv: the new
+    venv's interpreter is the base one, whose site-packages lack the venv's packages (or hold another
+    checkout's plugin, or another pytest). A ``.pth`` file adds this environment's site dirs as
+    site dirs (their own ``.pth`` files, e.g. editable installs, are processed too)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, capture_output=True)
+    dirs = site.getsitepackages() + ([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])
+    lines = "".join(f"site.addsitedir({d!r}); " for d in dirs if os.path.isdir(d))
+    purelib = subprocess.run([str(path / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    Path(purelib, "zz_outer_environment.pth").write_text(f"import site; {lines}\n")
     return path / "bin" / "python"
 
 

@@ -1,0 +1,58 @@
+"""``.ci/run`` against the README and setup.cfg: it runs the README's test command in a venv of its own,
+then the suite again on the lowest pytest that setup.cfg allows. (The proof that the range works is
+CI running both; these tests keep the three files saying the same thing.)"""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CI = (REPO / ".ci" / "run").read_text()
+
+
+def readme_test_command() -> str:
+    text = (REPO / "README.md").read_text().split("Run the plugin's test suite", 1)[1]
+    return text.split("```bash\n", 1)[1].split("\n```", 1)[0].strip()
+
+
+def lowest_pytest() -> tuple[int, ...]:
+    """The lower bound of ``pytest>=X.Y`` in setup.cfg's install_requires."""
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    bounds = re.findall(r"^pytest>=([\d.]+)$", cfg["options"]["install_requires"], re.MULTILINE)
+    assert len(bounds) == 1, cfg["options"]["install_requires"]
+    return tuple(int(part) for part in bounds[0].split("."))
+
+
+def test_it_runs_the_readme_test_command_in_a_venv_of_its_own() -> None:
+    command = readme_test_command()
+    lines = [line.split(" || ")[0] for line in CI.splitlines()]
+    assert command in lines, f"{command!r} is not a line of .ci/run"
+    venv = next(i for i, line in enumerate(lines) if re.search(r"-m venv \"\$venv\"$", line))
+    assert "--system-site-packages" not in lines[venv]  # nothing installed by hand counts
+    activate = next(i for i, line in enumerate(lines) if 'PATH="$venv/bin:$PATH"' in line)
+    assert venv < activate < lines.index(command)
+
+
+def test_it_runs_the_suite_again_on_the_lowest_pytest_setup_cfg_allows() -> None:
+    pinned = re.search(r"^LOWEST_PYTEST=([\d.]+)\b", CI, re.MULTILINE)
+    assert pinned, "no LOWEST_PYTEST= in .ci/run"
+    version = tuple(int(part) for part in pinned.group(1).split("."))
+    lowest = lowest_pytest()
+    assert version[:len(lowest)] == lowest, f".ci/run pins pytest {pinned.group(1)}, setup.cfg allows pytest>={lowest}"
+    after = CI.split('"pytest==$LOWEST_PYTEST"', 1)
+    assert len(after) == 2 and "python -m pytest -n 2" in after[1].splitlines()[0]
+    # both runs decide the job's exit status
+    assert CI.rstrip().splitlines()[-1] == '[ "$status" -eq 0 ] && [ "$lowest" -eq 0 ]'
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_it_is_a_valid_bash_script() -> None:
+    done = subprocess.run(["bash", "-n", str(REPO / ".ci" / "run")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
