@@ -297,6 +297,23 @@ class TestNumbersAndResults:
         result.assert_outcomes(passed=2)
         assert "tipc stored results" in result.stdout.str() and "not applicable" in result.stdout.str()
 
+    def test_seg_results_file_with_its_image_count_is_not_applicable(self, repo: pytest.Pytester) -> None:
+        # PaddleSeg's test_tipc/results/python_fcn_hrnetw18_small_results_fp32.txt, as upstream ships it
+        results = repo.path / "test_tipc" / "results"
+        results.mkdir(parents=True)
+        (results / "python_tiny_results_fp32.txt").write_text(
+            "#Images: 50\nmIoU: 0.8725311260007227\nAcc: 0.9448749852040087\nKappa: 0.9448749490413363\n"
+            "Class IoU: [0.92665219 0.81841007]\nClass Acc: [0.97443367 0.87082671]\n")
+        (repo.path / "pretrained").mkdir()
+        (repo.path / "pretrained" / "inference.json").write_text("{}")
+        (repo.path / "pretrained" / "inference.pdiparams").write_text("p")
+        cfg = config(repo, {37: "infer_model:./pretrained", 38: "infer_export:null"})
+        result = run(repo, cfg, "--tipc-mode", "whole_infer")
+        out = result.stdout.str()
+        result.assert_outcomes(passed=2)
+        assert "evaluation metrics (#Images, mIoU, Acc, Kappa)" in out and "not applicable" in out
+        assert "--tipc-update" not in out
+
     def test_compare_results_can_be_turned_off(self, repo: pytest.Pytester) -> None:
         (repo.path / "pretrained").mkdir()
         results = repo.path / "test_tipc" / "results"
