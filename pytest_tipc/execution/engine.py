@@ -257,6 +257,8 @@ class Engine:
                 escaped = escape(log_path, log_dir, root)  # a symlink made since collection checked the plan
                 result = not_started(step, root, log_path, escaped) if escaped else self._run_step(
                     cell, step, log_path, root, leased)
+                if result.ok:  # exit 0 and its artifacts: does its log show the work (evidence.py)?
+                    result = _prove(result, cell, plan.dialect)
                 status = step.status
                 if step.log and log_path.name != os.path.basename(step.log):  # the log as written
                     status = status.replace(os.path.basename(step.log), log_path.name)
@@ -265,7 +267,7 @@ class Engine:
                             choice.preferred in word for word in step.argv):
                         status = status.replace(choice.fallback, choice.preferred)
                 try:
-                    append_status(log_dir, status, result.ok)
+                    append_status(log_dir, status, result.ok, "" if result.ok or result.rc else result.headline())
                 except WriteError as exc:  # the step's own verdict stays in the report
                     result = replace(result, io_error=str(exc))
                 results.append(result)
@@ -350,6 +352,15 @@ class Engine:
                               kill_grace=s.kill_grace)
             ran = [result]
         return result, ran
+
+
+def _prove(result: StepResult, cell: Cell, dialect: str) -> StepResult:
+    """The result, failed when its step exited 0 without the evidence its kind needs."""
+    from pytest_tipc.verdicts.evidence import unproven
+
+    why, note = unproven(result.kind, cell.kind, Path(result.log_path), result.argv, Path(result.cwd), dialect,
+                         result.started or None)
+    return replace(result, unproven=why, notes=(*result.notes, note)) if why else result
 
 
 def _script_exists(step: Step, root: Path) -> bool:

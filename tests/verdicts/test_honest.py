@@ -75,6 +75,16 @@ class TestEvidenceOfInference:
         assert "no inference output: Paddle#75496" in out
         assert "see: https://github.com/PaddlePaddle/Paddle/issues/75496" in out
 
+    def test_results_python_log_carries_the_plugins_verdict(self, repo: pytest.Pytester) -> None:
+        (repo.path / "seg_infer.py").write_text(
+            "print('[ERROR] Not find predictor_id 0 and pass_name memory_optimize_pass')\n")  # exits 0
+        run(repo, config(repo, {40: "inference:seg_infer.py"})).assert_outcomes(passed=1, failed=1)
+        lines = (repo.path / OUT / "results_python.log").read_text().splitlines()
+        infer = [line for line in lines if "seg_infer.py" in line]
+        assert len(infer) == 1 and "Run failed with command" in infer[0], lines
+        assert "[tipc] step infer exited 0 but produced no inference output: Paddle#75496" in infer[0]
+        assert all("Run successfully" in line and "[tipc]" not in line for line in lines if line not in infer)
+
     def test_infer_that_imports_auto_log_gets_the_shim(self, repo: pytest.Pytester) -> None:
         (repo.path / "al_infer.py").write_text(
             "import auto_log\n"
@@ -96,6 +106,29 @@ class TestEvidenceOfInference:
         result.assert_outcomes(passed=2)
         log = next((repo.path / OUT).rglob("python_infer_*.log"))
         assert "img1.jpg\t[true]" in log.read_text()
+
+
+class TestEvidenceOfEval:
+    def test_eval_that_prints_no_metric_fails(self, repo: pytest.Pytester) -> None:
+        (repo.path / "noop_eval.py").write_text("print('loading the model')\n")
+        result = run(repo, config(repo, {24: "eval:noop_eval.py"}))
+        result.assert_outcomes(failed=2)  # the train item, and the infer item that uses its model
+        out = result.stdout.str()
+        assert "step eval exited 0 but printed no evaluation metric" in out
+        status = (repo.path / OUT / "results_python.log").read_text()
+        assert "Run failed with command" in status and "noop_eval.py" in status
+
+    @pytest.mark.parametrize("line", [
+        "[Eval] loss: 0.50000, acc_top1: 0.50000, acc_top5: 0.90000, samples: 8",  # reference_model
+        "[Eval][Epoch 0][Avg]CELoss: 0.50000, loss: 0.50000, top1: 0.50000, top5: 0.90000",  # PaddleClas
+        "2022-04-13 11:45:01 [INFO]\t[EVAL] #Images: 50 mIoU: 0.8725 Acc: 0.9449 Kappa: 0.9449 Dice: 0.9334",
+        "[2024/01/01 10:00:00] ppocr INFO: metric eval ***************",  # PaddleOCR tools/eval.py
+        " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.012",  # PaddleDetection
+        "[01/01 10:00:00] ppdet.metrics.metrics INFO: mAP(0.50, 11point) = 1.52%",
+    ])
+    def test_eval_that_prints_its_metric_line_passes(self, repo: pytest.Pytester, line: str) -> None:
+        (repo.path / "an_eval.py").write_text(f"print({line!r})\n")
+        run(repo, config(repo, {24: "eval:an_eval.py"})).assert_outcomes(passed=2)
 
 
 SAMPLES = {
