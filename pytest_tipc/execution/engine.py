@@ -30,7 +30,7 @@ from pytest_tipc.execution.logs import append_status
 from pytest_tipc.execution.once import OnceState, run_once
 from pytest_tipc.execution.paths import HARNESS_OUTPUT, escape, relocate, relocated_log_dir, step_log_path
 from pytest_tipc.execution.ports import free_port
-from pytest_tipc.execution.prepare import PrepareError, PrepareHook, prepare_data
+from pytest_tipc.execution.prepare import DEFAULT_TIMEOUT, PrepareError, PrepareHook, prepare_data
 from pytest_tipc.execution.runner import Command, StepResult, command_for, not_started, run_step
 from pytest_tipc.model.cells import Cell, Plan, Step
 from pytest_tipc.model.record import append_records, step_record
@@ -160,8 +160,8 @@ class Engine:
         s = self.settings
         prepare_data(config_path, mode, root, state_dir=s.state_dir, cache_dir=s.cache_dir,
                      log_dir=s.output_dir or root / HARNESS_OUTPUT, command=s.prepare_command,
-                     hook=self.prepare_hook, timeout=s.stage_timeouts.get("prepare", s.timeout),
-                     stream=s.stream, python=s.python, policy=s.prepare_policy)
+                     hook=self.prepare_hook, timeout=s.stage_timeouts.get("prepare", s.timeout or DEFAULT_TIMEOUT),
+                     stream=s.stream, python=s.python, policy=s.prepare_policy, board=s.progress)
         self._prepared.add(memo)
 
     # -- cells -----------------------------------------------------------------------------

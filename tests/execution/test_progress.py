@@ -112,3 +112,15 @@ def test_on_a_terminal_the_line_is_redrawn_in_place(repo: pytest.Pytester) -> No
     # drawn below pytest's line, then erased and the cursor put back: no status line remains
     assert "\r\x1b[K" in out and "\x1b[1A" in out
     assert "1 passed" in out
+
+
+def test_a_slow_prepare_sh_gets_a_header_and_the_progress_line(repo: pytest.Pytester) -> None:
+    (repo.path / "test_tipc" / "prepare.sh").write_text("echo 'pip install of 13 packages'\nsleep 3\necho done\n")
+    result = repo.runpytest_subprocess(*argv("--tipc-progress", "1", "-m", "tipc(kind='train')"))
+    result.assert_outcomes(passed=1)
+    out = result.stdout.str()
+    log = "test_tipc/output/prepare_tiny_train_infer_python_lite_train_lite_infer.log"
+    headers = [line for line in result.outlines if line.startswith("tipc: preparing data: prepare.sh[lite_train_lite_"
+                                                                     "infer]; log: ")]
+    assert len(headers) == 1 and headers[0].endswith(log), out
+    assert re.search(r"tipc: prepare.sh\[lite_train_lite_infer\] prepare \d:\d\d \| pip install of 13", out), out
