@@ -124,3 +124,11 @@ def test_a_slow_prepare_sh_gets_a_header_and_the_progress_line(repo: pytest.Pyte
                                                                      "infer]; log: ")]
     assert len(headers) == 1 and headers[0].endswith(log), out
     assert re.search(r"tipc: prepare.sh\[lite_train_lite_infer\] prepare \d:\d\d \| pip install of 13", out), out
+
+
+def test_a_prepare_sh_killed_by_its_timeout_is_reported_as_prepare(repo: pytest.Pytester) -> None:
+    (repo.path / "test_tipc" / "prepare.sh").write_text("echo 'pip install'\nsleep 60\n")
+    result = repo.runpytest_subprocess(*argv("--tipc-stage-timeout", "prepare=1", "-m", "tipc(kind='train')"))
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "timed out after 1 s in step prepare" in out and "in step setup" not in out
