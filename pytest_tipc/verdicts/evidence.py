@@ -20,7 +20,8 @@ An eval step that exited 0 must print its metric line, as each family's eval scr
 (:data:`EVAL_LINES`): PaddleOCR ``tools/eval.py`` (``metric eval ***************`` then
 ``hmean:…``/``acc:…``), PaddleClas ``ppcls/engine/evaluation`` (``[Eval][Epoch 0][Avg]…top1: …``),
 PaddleSeg ``val.py`` (``[EVAL] #Images: 50 mIoU: …``), PaddleDetection ``tools/eval.py`` (COCO's
-``Average Precision  (AP) @[…] = …``, VOC's ``mAP(0.50, 11point) = …``, ``Total sample number``),
+``Average Precision  (AP) @[…] = …``, VOC's ``mAP(0.50, 11point) = …``, ``Total sample number``;
+``tools/eval_mot.py``'s ``MOTA … IDF1`` summary),
 the docs template and the bundled ``reference_model/train.py --test-only`` (``[Eval] loss: …,
 acc_top1: …``), Step6 (``Acc@1 …``). :func:`unproven` is the engine's one call for both.
 """
@@ -53,8 +54,10 @@ _METRIC_NAME = r"(?:top-?1|top-?5|acc\w*|miou|map|hmean|precision|recall|f1|norm
 EVAL_LINES = (
     r"metric eval \*+",  # PaddleOCR tools/eval.py, then one `name:value` line per metric
     r"(?i)\[eval\].*\b" + _METRIC_NAME + r"\s*[:=]\s*-?[\d.]",  # Clas/Seg/template `[Eval]…top1: 0.5`
-    r"\[EVAL\] #Images:",  # PaddleSeg val.py
+    r"\[EVAL\] (?:#Images|SAD):",  # PaddleSeg val.py (segmentation; Matting's val prints SAD/MSE/Grad/Conn)
+    r"\[Eval\]\[Epoch \d+\]\[Avg\]",  # PaddleClas, whatever its metric (retrieval: recall1, mAP)
     r"Average Precision\s+\(AP\)", r"\bmAP\(", r"Total sample number",  # PaddleDetection tools/eval.py
+    r"^(?=.*\bMOTA\b)(?=.*\bIDF1\b)",  # PaddleDetection tools/eval_mot.py (the motmetrics summary header)
     r"Acc@1\s+[\d.]",  # Step6 (torchvision-style evaluate)
     r"(?i)^(?:.*\]\s*)?" + _METRIC_NAME + r"\s*[:=]\s*-?[\d.]",  # a metric that starts a (logged) line
 )

@@ -125,6 +125,9 @@ class TestEvidenceOfEval:
         "[2024/01/01 10:00:00] ppocr INFO: metric eval ***************",  # PaddleOCR tools/eval.py
         " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.012",  # PaddleDetection
         "[01/01 10:00:00] ppdet.metrics.metrics INFO: mAP(0.50, 11point) = 1.52%",
+        "[Eval][Epoch 0][Avg]recall1: 0.50000, recall5: 0.90000, mAP: 0.40000",  # PaddleClas retrieval
+        "2022-04-13 11:45:01 [INFO]\t[EVAL] SAD: 12.3456 MSE: 0.0123 Grad: 8.1 Conn: 11.9",  # PaddleSeg Matting
+        "          IDF1   IDP   IDR  Rcll  Prcn  GT  MT  PT  ML  FP  FN  IDs  FM  MOTA  MOTP",  # eval_mot.py
     ])
     def test_eval_that_prints_its_metric_line_passes(self, repo: pytest.Pytester, line: str) -> None:
         (repo.path / "an_eval.py").write_text(f"print({line!r})\n")
