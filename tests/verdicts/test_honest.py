@@ -128,6 +128,7 @@ class TestEvidenceOfEval:
         "[Eval][Epoch 0][Avg]recall1: 0.50000, recall5: 0.90000, mAP: 0.40000",  # PaddleClas retrieval
         "2022-04-13 11:45:01 [INFO]\t[EVAL] SAD: 12.3456 MSE: 0.0123 Grad: 8.1 Conn: 11.9",  # PaddleSeg Matting
         "          IDF1   IDP   IDR  Rcll  Prcn  GT  MT  PT  ML  FP  FN  IDs  FM  MOTA  MOTP",  # eval_mot.py
+        " * Acc@1 0.125 Acc@5 0.500",  # Step6 train.py --test-only (evaluate)
     ])
     def test_eval_that_prints_its_metric_line_passes(self, repo: pytest.Pytester, line: str) -> None:
         (repo.path / "an_eval.py").write_text(f"print({line!r})\n")
