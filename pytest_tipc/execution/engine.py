@@ -30,7 +30,7 @@ from pytest_tipc.execution.logs import append_status
 from pytest_tipc.execution.once import OnceState, run_once
 from pytest_tipc.execution.paths import HARNESS_OUTPUT, escape, relocate, relocated_log_dir, step_log_path
 from pytest_tipc.execution.ports import free_port
-from pytest_tipc.execution.prepare import PrepareError, PrepareHook, prepare_data
+from pytest_tipc.execution.prepare import DEFAULT_TIMEOUT, PrepareError, PrepareHook, prepare_data
 from pytest_tipc.execution.runner import Command, StepResult, command_for, not_started, run_step
 from pytest_tipc.model.cells import Cell, Plan, Step
 from pytest_tipc.model.record import append_records, step_record
@@ -160,8 +160,8 @@ class Engine:
         s = self.settings
         prepare_data(config_path, mode, root, state_dir=s.state_dir, cache_dir=s.cache_dir,
                      log_dir=s.output_dir or root / HARNESS_OUTPUT, command=s.prepare_command,
-                     hook=self.prepare_hook, timeout=s.stage_timeouts.get("prepare", s.timeout),
-                     stream=s.stream, python=s.python, policy=s.prepare_policy)
+                     hook=self.prepare_hook, timeout=s.stage_timeouts.get("prepare", s.timeout or DEFAULT_TIMEOUT),
+                     stream=s.stream, python=s.python, policy=s.prepare_policy, board=s.progress)
         self._prepared.add(memo)
 
     # -- cells -----------------------------------------------------------------------------
@@ -257,6 +257,8 @@ class Engine:
                 escaped = escape(log_path, log_dir, root)  # a symlink made since collection checked the plan
                 result = not_started(step, root, log_path, escaped) if escaped else self._run_step(
                     cell, step, log_path, root, leased)
+                if result.ok:  # exit 0 and its artifacts: does its log show the work (evidence.py)?
+                    result = _prove(result, cell, plan.dialect)
                 status = step.status
                 if step.log and log_path.name != os.path.basename(step.log):  # the log as written
                     status = status.replace(os.path.basename(step.log), log_path.name)
@@ -265,7 +267,7 @@ class Engine:
                             choice.preferred in word for word in step.argv):
                         status = status.replace(choice.fallback, choice.preferred)
                 try:
-                    append_status(log_dir, status, result.ok)
+                    append_status(log_dir, status, result.ok, "" if result.ok or result.rc else result.headline())
                 except WriteError as exc:  # the step's own verdict stays in the report
                     result = replace(result, io_error=str(exc))
                 results.append(result)
@@ -350,6 +352,15 @@ class Engine:
                               kill_grace=s.kill_grace)
             ran = [result]
         return result, ran
+
+
+def _prove(result: StepResult, cell: Cell, dialect: str) -> StepResult:
+    """The result, failed when its step exited 0 without the evidence its kind needs."""
+    from pytest_tipc.verdicts.evidence import unproven
+
+    why, note = unproven(result.kind, cell.kind, Path(result.log_path), result.argv, Path(result.cwd), dialect,
+                         result.started or None)
+    return replace(result, unproven=why, notes=(*result.notes, note)) if why else result
 
 
 def _script_exists(step: Step, root: Path) -> bool:

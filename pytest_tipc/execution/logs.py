@@ -6,6 +6,11 @@ The harness's ``status_check`` appends ``\033[33m Run successfully with command 
 ``successfully`` or ``failed`` goes, trailing padding included, since the families differ:
 OCR ``Run {verdict} with command - <model> - <cmd> - <log> `` (one space), Clas ``… - <log> ! ``,
 Seg/Det ``… - <log>  `` (two spaces), Step6 ``… - <model> - <cmd>!  ``.
+
+The line carries the plugin's verdict, not only the exit code: a step the plugin failed although
+it exited 0 (no inference output, no eval metric, a missing artifact, a timeout) is written
+``Run failed with command - …`` with ``[tipc] <why>`` after the harness's text, so a CI job that
+greps the file for ``Run failed`` (as Paddle's nightly does) sees it.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from pytest_tipc import _fs
 FILENAME = "results_python.log"
 
 
-def status_line(status: str, ok: bool) -> str:
+def status_line(status: str, ok: bool, reason: str = "") -> str:
+    """The harness's line; ``reason`` (one line) follows it when the plugin's verdict is not the
+    exit code's."""
     # str.replace, not format: config values carry braces (``[{float32,[3,640,640]}]``).
     text = status.replace("{verdict}", "successfully" if ok else "failed")
-    return f"\033[33m {text}\033[0m\n"
+    why = " ".join(reason.split())
+    return f"\033[33m {text}{f'[tipc] {why} ' if why else ''}\033[0m\n"
 
 
 def append_lines(path: Path, lines: list[str]) -> None:
@@ -29,11 +37,11 @@ def append_lines(path: Path, lines: list[str]) -> None:
     _fs.append_lines(path, lines, what="append the status line to")
 
 
-def append_status(log_dir: Path, status: str, ok: bool) -> str:
+def append_status(log_dir: Path, status: str, ok: bool, reason: str = "") -> str:
     """Append the step's status line to ``<log_dir>/results_python.log``; returns the line
     (empty, and nothing written, for a step without a status template)."""
     if not status:
         return ""
-    line = status_line(status, ok)
+    line = status_line(status, ok, reason)
     append_lines(log_dir / FILENAME, [line])
     return line

@@ -9,18 +9,24 @@ steps' interpreter's folder first on PATH, so a ``python`` or ``pip`` in the scr
 steps use.
 
 ``--tipc-prepare auto`` (the default): a script or command that succeeded leaves a stamp in the
-persistent cache (pytest's, else the output dir), keyed by the sha256 of the config text, the
-mode, the command and the text of the script files it names: it runs again only when one of them
-changes (or after ``--cache-clear``). ``always`` prepares once per session, ``never`` not at all.
-A hook runs once per session and keeps its own cache. A failure is remembered for the session, so
-every item of that config fails at once with it, quoting the log's first error line. A log that
-shows a failed download (the script went on and exited 0) is a :class:`PrepareWarning` naming the
-line, in pytest's warnings summary.
+persistent cache (pytest's, else the output dir), keyed by the sha256 of what it depends on
+(:mod:`pytest_tipc.execution.prepare_inputs`: the config rows it reads, the mode, the command and
+the text of the script files it names): it runs again only when one of them changes (or after
+``--cache-clear``). ``always`` prepares once per session, ``never`` not at all. A hook runs once
+per session and keeps its own cache. A failure is remembered for the session, so every item of
+that config fails at once with it, quoting the log's first error line, and, when an earlier run
+of that config's preparation left files behind, naming them as what to remove. A log that shows a
+failed download (the script went on and exited 0) is a :class:`PrepareWarning` attributed to that
+log line, in pytest's warnings summary of the session that ran it.
+
+While it runs, the session shows a header line (``tipc: preparing data: prepare.sh[<mode>]; log: <path>``)
+and the live progress line (:class:`~pytest_tipc.reporting.progress.StepBoard`, step ``prepare``).
+It has a default timeout, :data:`DEFAULT_TIMEOUT` (``--tipc-stage-timeout prepare=S`` changes it),
+and a timeout or failure is reported as step ``prepare``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shlex
@@ -28,19 +34,25 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from filelock import FileLock
 
 from pytest_tipc import _fs
 from pytest_tipc.execution.interpreter import is_python_name, resolve
+from pytest_tipc.execution.prepare_inputs import digest, made, relevant_rows, snapshot
 from pytest_tipc.execution.runner import run_step, tail_lines
 from pytest_tipc.model.cells import Step
 from pytest_tipc.model.config import parse_text
 
+if TYPE_CHECKING:
+    from pytest_tipc.reporting.progress import StepBoard
+
 PREPARE_SCRIPT = Path("test_tipc/prepare.sh")
+DEFAULT_TIMEOUT = 1800.0  # seconds: PaddleSeg's prepare.sh installs 13 packages in ~1 min, a stuck download waits forever
 
 PrepareHook = Callable[..., Any]
 STAMPS = ".tipc-prepare"  # the stamps' folder in the output dir when pytest's cache is off
@@ -48,6 +60,7 @@ STAMPS = ".tipc-prepare"  # the stamps' folder in the output dir when pytest's c
 _DOWNLOAD_FAILED = re.compile(
     r"unable to resolve host|could not resolve host|temporary failure in name resolution|name or service not known"
     r"|network is unreachable|curl: \(\d+\)|\bERROR \d{3}\b|failed: connection (?:refused|timed out)", re.IGNORECASE)
+_OVERWRITE_PROMPT = re.compile(r"replace .*\[y\]es, \[n\]o|overwrite .*\?|\(y/n\)", re.IGNORECASE)
 _ERROR = re.compile(r"error|fail|cannot|can't|unable|not found|no such file|traceback|denied|exception", re.IGNORECASE)
 
 
@@ -78,13 +91,6 @@ def _config_arg(config_path: Path, root: Path) -> str:
         return str(config_path)
 
 
-def _digest(*parts: bytes) -> str:
-    sha = hashlib.sha256()
-    for part in parts:
-        sha.update(len(part).to_bytes(8, "big") + part)
-    return sha.hexdigest()
-
-
 def _file_texts(words: Sequence[str], root: Path) -> list[bytes]:
     texts = []
     for word in words:
@@ -107,30 +113,35 @@ def preparation(config_path: Path, mode: str, root: Path, command: Sequence[str]
         argv = ("bash", str(PREPARE_SCRIPT), cfg, mode)
     elif hook is not None:
         name = f"{getattr(hook, '__module__', '')}.{getattr(hook, '__qualname__', repr(hook))}"
-        return Preparation((), hook, _digest(config_text, mode.encode(), name.encode()), persistent=False)
+        return Preparation((), hook, digest(config_text, mode.encode(), name.encode()), persistent=False)
     else:
         return None
-    digest = _digest(config_text, mode.encode(), "\0".join(argv).encode(), *_file_texts(argv, root))
-    return Preparation(argv, None, digest, persistent=True)
+    scripts = _file_texts([w for w in argv if w != cfg], root)  # the config is read by rows, below
+    # the rows the scripts read (the whole config when no script file is named: nothing to read it in)
+    rows = relevant_rows(config_text.decode("utf-8", "replace"), [t.decode("utf-8", "replace") for t in scripts]) \
+        if scripts else [config_text.decode("utf-8", "replace")]
+    key = digest(mode.encode(), "\0".join(argv).encode(), *scripts, "\n".join(rows).encode())
+    return Preparation(argv, None, key, persistent=True)
 
 
 def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, cache_dir: Path | None,
                  log_dir: Path, command: Sequence[str] | None = None, hook: PrepareHook | None = None,
-                 timeout: float | None = None, stream: IO[str] | None = None, python: str | None = None,
-                 policy: str = "auto") -> str:
+                 timeout: float | None = DEFAULT_TIMEOUT, stream: IO[str] | None = None, python: str | None = None,
+                 policy: str = "auto", board: StepBoard | None = None) -> str:
     """Prepare once; returns what happened (``"cached"``, ``"ran …"``, ``"nothing to prepare"``,
-    ``"not prepared …"``). ``cache_dir`` ``None``: pytest's cache is off, stamps go in ``log_dir``.
-    Raises :class:`PrepareError`; warns :class:`PrepareWarning`."""
+    ``"not prepared …"``). ``cache_dir`` ``None``: pytest's cache is off, stamps go in ``log_dir``;
+    ``board`` publishes the running preparation for the progress line. Raises
+    :class:`PrepareError`; warns :class:`PrepareWarning` (when it ran, not when cached)."""
     if policy == "never":
         return "not prepared (--tipc-prepare=never)"
     prep = preparation(config_path, mode, root, command, hook)
     if prep is None:
         return "nothing to prepare"
-    stamp = (cache_dir / "prepare" if cache_dir is not None else log_dir / STAMPS) / f"{prep.digest}.json"
+    stamps = cache_dir / "prepare" if cache_dir is not None else log_dir / STAMPS
+    stamp = stamps / f"{prep.digest}.json"
     session = state_dir / "prepare" / f"{prep.digest}.json"
     done = stamp if prep.persistent and policy == "auto" else session
     if _still_valid(done, root) and not _failure(session):
-        _warn(done)
         return "cached"
     session.parent.mkdir(parents=True, exist_ok=True)
     done.parent.mkdir(parents=True, exist_ok=True)
@@ -139,39 +150,84 @@ def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, c
         if failure:
             raise PrepareError(failure)
         if _still_valid(done, root):
-            _warn(done)
             return "cached"
         log_path = log_dir / f"prepare_{config_path.parent.name}_{config_path.stem}_{mode}.log"
         started = time.monotonic()
-        before = _entries(root)
-        failure = _run(prep, config_path, mode, root, log_path, timeout, stream, python)
+        before, paths_before = _entries(root), snapshot(root) if prep.persistent else set()
+        _announce(prep, log_path, stream)
+        failure = _run(prep, config_path, mode, root, log_path, timeout, stream, python, board)
         record = {"ok": not failure, "config": str(config_path), "mode": mode, "what": prep.what,
                   "log": str(log_path), "duration": time.monotonic() - started, "failure": failure,
                   "created": sorted(_entries(root) - before),
-                  "warning": "" if failure or prep.hook else _download_warning(prep, log_path)}
+                  "made": _made(paths_before, root, log_path) if prep.persistent else []}
         if failure:
+            failure += _earlier_runs(stamps, config_path, mode, root, log_path)
+            record["failure"] = failure
             _fs.write_atomic(session, _fs.seal(record), what="write the prepare stamp")
             raise PrepareError(failure)
         _fs.write_atomic(done, _fs.seal(record), what="write the prepare stamp")
-    _warn(done)
+    if not prep.hook:
+        _warn_download(prep, log_path)
     return f"ran {prep.what}"
 
 
-def _download_warning(prep: Preparation, log_path: Path) -> str:
-    """``<log>:<line>: <text>`` of the first failed download in a preparation that exited 0."""
+def _announce(prep: Preparation, log_path: Path, stream: IO[str] | None) -> None:
+    """The header line in the streamed output (otherwise the progress display prints it when it
+    sees the preparation on the board: reporting/progress.py)."""
+    if stream is not None:
+        stream.write(f"\n[tipc] preparing data: {prep.what}; log: {log_path}\n")
+        stream.flush()
+
+
+def _warn_download(prep: Preparation, log_path: Path) -> None:
+    """A :class:`PrepareWarning` attributed to the log line of the first failed download in a
+    preparation that exited 0 (pytest's warnings summary shows ``<log>:<line>``)."""
     found = _first_line(log_path, _DOWNLOAD_FAILED)
-    if not found:
+    if found:
+        warnings.warn_explicit(PrepareWarning(
+            f"data preparation ({prep.what}) exited 0, but its log shows a failed download at "
+            f"{log_path}:{found[0]}: {found[1]}; the steps may lack their data"),
+            PrepareWarning, str(log_path), found[0])
+
+
+def _made(before: set[str], root: Path, log_path: Path) -> list[str]:
+    """What the run created below the root, without the plugin's own log folder."""
+    try:
+        logs = log_path.parent.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        logs = ""
+    own = {logs, *(logs.rsplit("/", n)[0] for n in range(1, logs.count("/") + 1))} if logs else set()
+    return [p for p in made(before, snapshot(root)) if p not in own and not (logs and p.startswith(logs + "/"))]
+
+
+def _earlier_runs(stamps: Path, config_path: Path, mode: str, root: Path, log_path: Path) -> str:
+    """The fix for a preparation that fails after an earlier run of it left files (a prepare.sh
+    that is not idempotent): what that run made and is still there, from its stamps."""
+    left: list[str] = []
+    try:
+        names = sorted(stamps.glob("*.json"))
+    except OSError:
+        names = []
+    for path in names:
+        record = _load_stamp(path)
+        if record is None or not record["ok"] or record.get("config") != str(config_path) or record.get("mode") != mode:
+            continue
+        made_paths = record.get("made") or record["created"]
+        left += [p for p in made_paths if isinstance(p, str) and _inside(root, p) and (root / p).exists()
+                 and p not in left]
+    if not left:
         return ""
-    return (f"data preparation ({prep.what}) exited 0, but its log shows a failed download at "
-            f"{log_path}:{found[0]}: {found[1]}; the steps may lack their data")
+    prompt = _first_line(log_path, _OVERWRITE_PROMPT)
+    why = (f" (its log shows a prompt that read end-of-file at {log_path}:{prompt[0]}: {prompt[1]})"
+           if prompt else "")
+    shown = " ".join(shlex.quote(p) for p in left)
+    return (f"\nan earlier run of this preparation left files that this run trips over{why}; the script is "
+            f"not idempotent. Fix: remove what it made, from {root}: rm -rf {shown} "
+            "(then the next session prepares again), or keep them and run with --tipc-prepare never.")
 
 
-def _warn(done: Path) -> None:
-    """Warn (pytest's warnings summary) about the failed download the stamp records, if any."""
-    record = _load_stamp(done)
-    warning = record.get("warning", "") if record is not None else ""
-    if warning and isinstance(warning, str):
-        warnings.warn(PrepareWarning(warning), stacklevel=3)
+def _inside(root: Path, name: str) -> bool:
+    return not os.path.isabs(name) and ".." not in Path(name).parts
 
 
 def _first_line(log_path: Path, pattern: re.Pattern[str]) -> tuple[int, str] | None:
@@ -230,7 +286,7 @@ def _stamp(record: object) -> dict[str, Any]:
 
 
 def _run(prep: Preparation, config_path: Path, mode: str, root: Path, log_path: Path,
-         timeout: float | None, stream: IO[str] | None, python: str | None) -> str:
+         timeout: float | None, stream: IO[str] | None, python: str | None, board: StepBoard | None) -> str:
     """Run the preparation; the failure report, or ``""``."""
     if prep.hook is not None:
         try:
@@ -239,9 +295,11 @@ def _run(prep: Preparation, config_path: Path, mode: str, root: Path, log_path: 
             return (f"data preparation failed: {prep.what} raised {type(exc).__name__}: {exc}\n"
                     f"{traceback.format_exc()}")
         return ""
-    step = Step(kind="setup", argv=prep.argv, cwd=".", env=())
-    result = run_step(step, root, log_path=log_path, timeout=timeout, stream=stream, python=python,
-                      interpreter=is_python_name(prep.argv[0]), env=_interpreter_path(config_path, python))
+    step = Step(kind="prepare", argv=prep.argv, cwd=".", env=())
+    label = f"{os.path.basename(prep.argv[1] if len(prep.argv) > 1 else prep.argv[0])}[{mode}]"  # prepare.sh[mode]
+    with board.step(label, "prepare", log_path) if board is not None else nullcontext():
+        result = run_step(step, root, log_path=log_path, timeout=timeout, stream=stream, python=python,
+                          interpreter=is_python_name(prep.argv[0]), env=_interpreter_path(config_path, python))
     if result.ok:
         return ""
     found = _first_line(log_path, _ERROR) if result.rc not in (None, 0) else None

@@ -50,10 +50,14 @@ class StepResult:
     # An OS error in one of the plugin's own writes for this step (status line, record): the step's
     # own verdict stays what it was, and the item fails with this.
     io_error: str = ""
+    # Why a step that exited 0 is not shown to have done its work (no inference output, no eval
+    # metric: pytest_tipc.verdicts.evidence), "" when it is.
+    unproven: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.rc == 0 and not self.timed_out and not self.missing and not self.error and not self.io_error
+        return (self.rc == 0 and not self.timed_out and not self.missing and not self.error and not self.io_error
+                and not self.unproven)
 
     @property
     def cuda_visible_devices(self) -> str | None:
@@ -100,6 +104,8 @@ class StepResult:
             return f"step {self.kind} failed with exit code {self.rc}"
         if self.missing:
             return f"step {self.kind} exited 0 but did not leave {', '.join(self.missing)}"
+        if self.unproven:
+            return f"step {self.kind} exited 0 but {self.unproven}"
         return f"step {self.kind} passed"
 
     def failure_report(self, n: int = 50) -> str:
@@ -134,6 +140,7 @@ class StepResult:
             "timeout": self.timeout, "missing": list(self.missing), "error": self.error, "notes": list(self.notes),
             "nodes": [node.to_dict() for node in self.nodes], "started": self.started,
             "elsewhere": [list(e) for e in self.elsewhere], "io_error": self.io_error,
+            "unproven": self.unproven,
         }
 
     @classmethod
@@ -145,7 +152,7 @@ class StepResult:
             missing=tuple(data["missing"]), error=data["error"], notes=tuple(data["notes"]),
             nodes=tuple(cls.from_dict(node) for node in data["nodes"]), started=data.get("started", 0.0),
             elsewhere=tuple((str(a), str(b)) for a, b in data.get("elsewhere", ())),
-            io_error=str(data.get("io_error", "")),
+            io_error=str(data.get("io_error", "")), unproven=str(data.get("unproven", "")),
         )
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pytest_tipc.model.gpus import GpuEntry
 
-StepKind = Literal["setup", "train", "eval", "export", "quant", "convert", "infer", "analysis"]
+StepKind = Literal["setup", "prepare", "train", "eval", "export", "quant", "convert", "infer", "analysis"]
 CellKind = Literal["train", "model", "infer", "onnx", "ptq", "bench"]
 # How each cell kind behaves (devices, markers, run-once): the suite kinds act as their twin.
 ROLES: dict[str, str] = {"train": "train", "bench": "train", "model": "model",

@@ -8,6 +8,8 @@
   log tail and shows ``item step elapsed | iter N, loss X`` (or the latest log line). On a
   terminal the lines are redrawn in place below pytest's current line, and erased before pytest
   writes; otherwise (CI) they are printed as plain lines, one per running step per interval.
+* A data preparation (step ``prepare``) gets a header line once, as soon as it is seen (checked
+  every second whatever the interval): ``tipc: preparing data: prepare.sh[<mode>]; log: <path>``.
 * Under xdist, ``--tipc-stream`` is served the same way: the controller prints each running
   step's new log lines, prefixed with the worker id (xdist does not forward workers' stdout).
 
@@ -38,6 +40,7 @@ DIR_KEY = pytest.StashKey[Path]()
 WORKERINPUT_KEY = "tipc_progress_dir"
 TTY_INTERVAL = 1.0  # seconds between in-place redraws on a terminal
 CI_INTERVAL = 30.0  # seconds between status lines when the output is not a terminal
+HEADER_INTERVAL = 1.0  # seconds between looks for a preparation that started (its header line)
 _ITER = re.compile(r"(?:\biter(?:ation)?s?|global_step|step)\b\W{0,3}(\d+)", re.IGNORECASE)
 _EPOCH = re.compile(r"\bepoch\b\W{0,3}(\d+)", re.IGNORECASE)
 
@@ -169,6 +172,7 @@ class ProgressDisplay:
         self._thread: threading.Thread | None = None
         self._drawn: tuple[int, int] | None = None  # lines drawn in place, column of pytest's line
         self._offsets: dict[tuple[str, str], int] = {}  # --tipc-stream under xdist: bytes shown per log
+        self._announced: set[tuple[str, str, float]] = set()  # preparations whose header was printed
 
     def _setup(self) -> None:
         """At session start, when the terminal reporter exists (and before xdist starts workers)."""
@@ -232,11 +236,31 @@ class ProgressDisplay:
             self._clear()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        due = time.monotonic() + self.interval
+        while not self._stop.wait(max(0.05, min(self.interval, HEADER_INTERVAL, due - time.monotonic()))):
             try:
-                self.tick()
+                self.announce()
+                if time.monotonic() >= due - 0.01:
+                    due = time.monotonic() + self.interval
+                    self.tick()
             except Exception:  # never let the display break a run
                 pass
+
+    def announce(self) -> None:
+        """The header line of each preparation that started since the last look."""
+        if self.directory is None:
+            return
+        for r in read_running(self.directory):
+            key = (r.worker, r.log, r.started)
+            if r.step != "prepare" or key in self._announced:
+                continue
+            self._announced.add(key)
+            who = f"[{r.worker}] " if self.distributed else ""
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                self._clear()
+                self._line(f"tipc: {who}preparing data: {r.item}; log: {r.log}")
 
     def tick(self) -> None:
         if self.directory is None:

@@ -15,6 +15,15 @@ Taken from each family's real predictor:
 
 For every family, an AutoLog block that reports a positive inference time counts (printed when
 the command's benchmark flag is true). The search streams the log, line by line.
+
+An eval step that exited 0 must print its metric line, as each family's eval script does
+(:data:`EVAL_LINES`): PaddleOCR ``tools/eval.py`` (``metric eval ***************`` then
+``hmean:…``/``acc:…``), PaddleClas ``ppcls/engine/evaluation`` (``[Eval][Epoch 0][Avg]…top1: …``),
+PaddleSeg ``val.py`` (``[EVAL] #Images: 50 mIoU: …``), PaddleDetection ``tools/eval.py`` (COCO's
+``Average Precision  (AP) @[…] = …``, VOC's ``mAP(0.50, 11point) = …``, ``Total sample number``;
+``tools/eval_mot.py``'s ``MOTA … IDF1`` summary),
+the docs template and the bundled ``reference_model/train.py --test-only`` (``[Eval] loss: …,
+acc_top1: …``), Step6 (``Acc@1 …``). :func:`unproven` is the engine's one call for both.
 """
 
 from __future__ import annotations
@@ -43,6 +52,17 @@ SAVE_DIRS: dict[str, tuple[tuple[str, ...], str]] = {
     "det": (("--output_dir",), "output"),
     "ocr": (("--draw_img_save_dir", "--output", "--save_dir"), "inference_results"),
 }
+_METRIC_NAME = r"(?:top-?1|top-?5|acc\w*|miou|map|hmean|precision|recall|f1|norm_edit_dis|kappa|dice)"
+EVAL_LINES = (
+    r"metric eval \*+",  # PaddleOCR tools/eval.py, then one `name:value` line per metric
+    r"(?i)\[eval\].*\b" + _METRIC_NAME + r"\s*[:=]\s*-?[\d.]",  # Clas/Seg/template `[Eval]…top1: 0.5`
+    r"\[EVAL\] (?:#Images|SAD):",  # PaddleSeg val.py (segmentation; Matting's val prints SAD/MSE/Grad/Conn)
+    r"\[Eval\]\[Epoch \d+\]\[Avg\]",  # PaddleClas, whatever its metric (retrieval: recall1, mAP)
+    r"Average Precision\s+\(AP\)", r"\bmAP\(", r"Total sample number",  # PaddleDetection tools/eval.py
+    r"^(?=.*\bMOTA\b)(?=.*\bIDF1\b)",  # PaddleDetection tools/eval_mot.py (the motmetrics summary header)
+    r"Acc@1\s+[\d.]",  # Step6 (torchvision-style evaluate)
+    r"(?i)^(?:.*\]\s*)?" + _METRIC_NAME + r"\s*[:=]\s*-?[\d.]",  # a metric that starts a (logged) line
+)
 _AUTOLOG_INFER = re.compile(r"(?:inference_time|inference|infer)\S*\s*(?:\(ms\))?\s*[:=]\s*([\d.]+)", re.IGNORECASE)
 _AUTOLOG_BANNER = re.compile(r"-{10,} Perf info -{10,}")
 
@@ -114,3 +134,36 @@ def inference_evidence(log_path: Path, argv: tuple[str, ...], cwd: Path, dialect
         if fresh:
             return Evidence(f"{fresh} fresh file(s) in {folder}")
     return Evidence("")
+
+
+def eval_evidence(log_path: Path) -> Evidence:
+    """The first metric line an eval step printed (:data:`EVAL_LINES`), streamed."""
+    patterns = [re.compile(p) for p in EVAL_LINES]
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if any(p.search(line[:4096]) for p in patterns):
+                    return Evidence(f"its metric line (log line {lineno})")
+    except OSError:
+        pass
+    return Evidence("")
+
+
+NO_INFERENCE = "produced no inference output"
+NO_METRIC = "printed no evaluation metric"
+NO_INFERENCE_NOTE = "no result line, no AutoLog block, no saved file (pytest_tipc/verdicts/evidence.py)"
+NO_METRIC_NOTE = ("an eval prints its metrics (PaddleOCR `metric eval ***`, PaddleClas `[Eval]…top1`, PaddleSeg "
+                  "`[EVAL] #Images: … mIoU`, PaddleDetection `Average Precision`/`mAP`, `acc`/`top1`); its log has none")
+
+
+def unproven(kind: str, cell_kind: str, log_path: Path, argv: tuple[str, ...], cwd: Path, dialect: str,
+             since: float | None) -> tuple[str, str]:
+    """Why a step that exited 0 is not shown to have done its work, and a note saying what was
+    looked for; ``("", "")`` when it is (or when the step needs no evidence here). Inference
+    steps of infer and ptq cells need :func:`inference_evidence`, eval steps :func:`eval_evidence`."""
+    if kind == "infer" and cell_kind in ("infer", "ptq"):
+        if not inference_evidence(log_path, argv, cwd, dialect, since):
+            return NO_INFERENCE, NO_INFERENCE_NOTE
+    elif kind == "eval" and not eval_evidence(log_path):
+        return NO_METRIC, NO_METRIC_NOTE
+    return "", ""

@@ -13,7 +13,7 @@ from tests.support.configs import t51_text
 from tests.support.fake_repo import BASE, CONFIGS, build, ran
 from tests.support.tool_script import install
 
-WITH_EVAL = {24: "eval:tool.py export --save-inference-dir=./eval_out"}  # train, eval, export
+WITH_EVAL = {24: "eval:tool.py eval"}  # train, eval, export
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_keep_going_runs_the_rest_and_reports_each_verdict(pytester: pytest.Pyte
         pytester.makeini("[pytest]\ntipc_keep_going = true\n")
     result = run(pytester, repo, *(["--tipc-keep-going"] if how == "option" else []))
     result.assert_outcomes(failed=1)
-    assert stages(pytester) == ["train", "export", "export"]  # train, eval, export all ran
+    assert stages(pytester) == ["train", "eval", "export"]  # train, eval, export all ran
     out = result.stdout.str()
     # a failed step's verdict is its headline (which may end with the log's known cause)
     assert re.search(r"steps \(--tipc-keep-going\): train failed with exit code 3[^,\n]*, eval passed, export passed", out)
@@ -59,6 +59,7 @@ def test_keep_going_runs_the_rest_and_reports_each_verdict(pytester: pytest.Pyte
 
 def test_every_later_failure_is_in_the_report(pytester: pytest.Pytester, repo: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    repo.write_text(t51_text({24: "eval:tool.py export --save-inference-dir=./eval_out"}))
     monkeypatch.setenv("TOOL_FAIL", "export")  # eval and export both run tool.py export
     result = run(pytester, repo, "--tipc-keep-going")
     out = result.stdout.str()

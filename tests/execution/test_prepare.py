@@ -6,11 +6,14 @@ import multiprocessing
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
-from pytest_tipc.execution.prepare import PrepareError, PrepareWarning, prepare_data
+from pytest_tipc.execution import engine as engine_module
+from pytest_tipc.execution.engine import Engine, EngineSettings
+from pytest_tipc.execution.prepare import DEFAULT_TIMEOUT, PrepareError, PrepareWarning, prepare_data
 
 CONFIG = "test_tipc/configs/m/train_infer_python.txt"
 PREPARE_SH = """\
@@ -63,7 +66,7 @@ class TestPrepareSh:
         with pytest.raises(PrepareError) as first:
             prepare(repo)
         text = str(first.value)
-        assert "step setup failed with exit code 4" in text
+        assert "step prepare failed with exit code 4" in text
         assert "wget: unable to resolve host" in text and "prepare_m_train_infer_python_lite_train_lite_infer.log" in text
         with pytest.raises(PrepareError) as second:
             prepare(repo)
@@ -198,10 +201,14 @@ class TestUnderControl:
         # wget says it twice: "Resolving … failed: Name or service not known." then "unable to resolve host"
         number, line = next((i, line) for i, line in enumerate(lines, 1)
                             if "Name or service not known" in line or "unable to resolve host" in line)
+        assert len(caught) == 1
         assert f"{log}:{number}: {line.strip()}" in str(caught[0].message)
         assert "exited 0, but its log shows a failed download" in str(caught[0].message)
-        with pytest.warns(PrepareWarning):  # a later session that reuses the preparation is told too
-            assert prepare(repo, session="s2") == "cached"
+        assert (caught[0].filename, caught[0].lineno) == (str(log), number)  # the log's line, not engine.py
+        with warnings.catch_warnings(record=True) as later:  # said once: not again when it is reused
+            warnings.simplefilter("always")
+            assert prepare(repo) == "cached" and prepare(repo, session="s2") == "cached"
+        assert not [w for w in later if issubclass(w.category, PrepareWarning)]
 
     def test_a_failure_quotes_the_first_error_line(self, repo: Path) -> None:
         (repo / "test_tipc/prepare.sh").write_text(
@@ -212,4 +219,69 @@ class TestUnderControl:
         first = str(failed.value).splitlines()[0]
         assert first == (f"data preparation for {repo / CONFIG} (lite_train_lite_infer) failed; first error at "
                          f"{log}:3: unzip:  cannot find or open data.zip")
-        assert "step setup failed with exit code 9" in str(failed.value)
+        assert "step prepare failed with exit code 9" in str(failed.value)
+
+
+ROWS = ("===========================train_params===========================\nmodel_name:m\npython:python\n"
+        "gpu_list:0|0,1\n-o Global.epochs:lite_train_lite_infer=2\n")
+READS_ROWS = 'model=$(sed -n 2p "$1")\nepochs=$(grep "Global.epochs" "$1")\n' + PREPARE_SH
+
+
+class TestWhatItDependsOn:
+    def test_an_edit_to_a_row_it_does_not_read_keeps_the_preparation(self, repo: Path) -> None:
+        (repo / CONFIG).write_text(ROWS)
+        (repo / "test_tipc/prepare.sh").write_text(READS_ROWS)
+        assert prepare(repo).startswith("ran ")
+        (repo / CONFIG).write_text(ROWS.replace("gpu_list:0|0,1", "gpu_list:-1"))  # no prepare.sh reads it
+        assert prepare(repo, session="s2") == "cached"
+        (repo / CONFIG).write_text(ROWS.replace("=2", "=3"))  # a row prepare.sh greps for
+        assert prepare(repo, session="s3").startswith("ran ")
+        (repo / CONFIG).write_text(ROWS.replace("model_name:m", "model_name:m2"))  # every prepare.sh reads it
+        assert prepare(repo, session="s4").startswith("ran ")
+        assert len(calls(repo)) == 3
+
+    def test_rows_read_by_index_count(self, repo: Path) -> None:
+        (repo / CONFIG).write_text(ROWS)
+        (repo / "test_tipc/prepare.sh").write_text('IFS=$\'\\n\'\nlines=($(cat $1))\necho "${lines[3]}"\n' + PREPARE_SH)
+        assert prepare(repo).startswith("ran ")
+        (repo / CONFIG).write_text(ROWS.replace("gpu_list:0|0,1", "gpu_list:-1"))  # lines[3] is row 4
+        assert prepare(repo, session="s2").startswith("ran ")
+
+
+class TestTimeout:
+    def test_a_timeout_is_reported_as_prepare(self, repo: Path) -> None:
+        (repo / "test_tipc/prepare.sh").write_text("echo slow\nsleep 30\n")
+        with pytest.raises(PrepareError, match=r"timed out after 1 s in step prepare"):
+            prepare(repo, timeout=1)
+
+    def test_the_engine_applies_the_default_timeout(self, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        assert DEFAULT_TIMEOUT == 1800  # documented in README.md (the options table)
+        monkeypatch.setattr(engine_module, "DEFAULT_TIMEOUT", 1.0)
+        (repo / "test_tipc/prepare.sh").write_text("sleep 30\n")
+        engine = Engine(EngineSettings(state_dir=repo.parent / "state", cache_dir=repo.parent / "cache", gpus=()))
+        with pytest.raises(PrepareError, match=r"timed out after 1 s in step prepare"):
+            engine.prepare(repo / CONFIG, "lite_train_lite_infer", repo)
+
+
+NOT_IDEMPOTENT = """\
+mkdir -p ./test_tipc/data/
+cd ./test_tipc/data/ && if [ -e mini_supervisely ]; then
+  echo 'replace mini_supervisely/a.png? [y]es, [n]o, [A]ll, [N]one, [r]ename:  NULL'
+  echo '(EOF or read error, treating as "[N]one" ...)'; exit 1
+fi && mkdir mini_supervisely && touch mini_supervisely/a.png && cd -
+mkdir -p pretrained && touch pretrained/model.pdparams
+"""
+
+
+def test_a_failure_after_an_earlier_run_says_what_to_remove(repo: Path) -> None:
+    """PaddleSeg's prepare.sh: unzip's overwrite prompt reads end-of-file the second time."""
+    (repo / "test_tipc/prepare.sh").write_text(NOT_IDEMPOTENT)
+    assert prepare(repo).startswith("ran ")
+    with pytest.raises(PrepareError) as failed:
+        prepare(repo, session="s2", policy="always")
+    text = str(failed.value)
+    log = repo / "test_tipc/output/prepare_m_train_infer_python_lite_train_lite_infer.log"
+    assert f"its log shows a prompt that read end-of-file at {log}:1: replace mini_supervisely/a.png?" in text
+    assert f"Fix: remove what it made, from {repo}: rm -rf pretrained test_tipc/data " in text
+    assert "--tipc-prepare never" in text
+    assert (repo / "test_tipc/data/mini_supervisely/a.png").exists()  # nothing removed by the plugin

@@ -131,3 +131,23 @@ def test_stream_follows_a_carriage_return_log_a_chunk_at_a_time(pytestconfig: py
         display._show_new("gw0", str(log))
     assert shown == [f"[gw0]  {n:3d}%|{'#' * (n // 10):<10}|" for n in range(0, 101, 10)]
     assert display._offsets[("gw0", str(log))] == log.stat().st_size
+
+
+def test_a_slow_prepare_sh_gets_a_header_and_the_progress_line(repo: pytest.Pytester) -> None:
+    (repo.path / "test_tipc" / "prepare.sh").write_text("echo 'pip install of 13 packages'\nsleep 3\necho done\n")
+    result = repo.runpytest_subprocess(*argv("--tipc-progress", "1", "-m", "tipc(kind='train')"))
+    result.assert_outcomes(passed=1)
+    out = result.stdout.str()
+    log = "test_tipc/output/prepare_tiny_train_infer_python_lite_train_lite_infer.log"
+    headers = [line for line in result.outlines if line.startswith("tipc: preparing data: prepare.sh[lite_train_lite_"
+                                                                     "infer]; log: ")]
+    assert len(headers) == 1 and headers[0].endswith(log), out
+    assert re.search(r"tipc: prepare.sh\[lite_train_lite_infer\] prepare \d:\d\d \| pip install of 13", out), out
+
+
+def test_a_prepare_sh_killed_by_its_timeout_is_reported_as_prepare(repo: pytest.Pytester) -> None:
+    (repo.path / "test_tipc" / "prepare.sh").write_text("echo 'pip install'\nsleep 60\n")
+    result = repo.runpytest_subprocess(*argv("--tipc-stage-timeout", "prepare=1", "-m", "tipc(kind='train')"))
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "timed out after 1 s in step prepare" in out and "in step setup" not in out

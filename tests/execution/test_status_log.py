@@ -55,3 +55,11 @@ def test_concurrent_writers_never_interleave(tmp_path: Path) -> None:
     for line in lines:
         assert line.startswith("\x1b[33m Run successfully with command - worker") and line.endswith("x \x1b[0m")
         assert line.count("\x1b[33m") == 1
+
+
+def test_a_step_the_plugin_failed_carries_its_reason() -> None:
+    status = "Run {verdict} with command - python infer.py > infer.log 2>&1  "
+    assert status_line(status, False, "step infer exited 0 but\nproduced no inference output") == (
+        "\033[33m Run failed with command - python infer.py > infer.log 2>&1  "
+        "[tipc] step infer exited 0 but produced no inference output \033[0m\n")
+    assert status_line(status, True) == "\033[33m Run successfully with command - python infer.py > infer.log 2>&1  \033[0m\n"

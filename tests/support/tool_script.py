@@ -3,6 +3,7 @@
     tool.py train  --output-dir=DIR ...   prints spec training-log lines, writes DIR/latest.pdparams
     tool.py export --pretrained=CKPT --save-inference-dir=DIR   writes DIR/inference.json + .pdiparams
     tool.py infer  --model-dir=DIR --img-dir=DIR ...   prints `<image>\\t<json>` lines and an AutoLog block
+    tool.py eval   prints an `[Eval] … acc_top1: …` metric line
 
 Every call appends its stage to ./counts.txt. Environment switches: TOOL_FAIL=<stage> exits 3,
 TOOL_HANG=<stage> sleeps (and leaves a child sleeping too), TOOL_SCORE=<x> changes the results,
@@ -45,6 +46,8 @@ if stage == "train":
         print(f"[Epoch 0, iter: {it}] loss: {loss:.5f}, avg_reader_cost: 0.00100 sec, "
               f"avg_batch_cost: 0.01000 sec, avg_samples: 2.0, avg_ips: 200.00000 images/sec", flush=True)
     (out / "latest.pdparams").write_bytes(b"weights")
+elif stage == "eval":  # the metric line the bundled reference_model prints (verdicts/evidence.py)
+    print("[Eval] loss: 0.50000, acc_top1: 0.50000, acc_top5: 0.90000, samples: 2", flush=True)
 elif stage == "export":
     out = Path(args["save-inference-dir"])
     out.mkdir(parents=True, exist_ok=True)

@@ -75,6 +75,16 @@ class TestEvidenceOfInference:
         assert "no inference output: Paddle#75496" in out
         assert "see: https://github.com/PaddlePaddle/Paddle/issues/75496" in out
 
+    def test_results_python_log_carries_the_plugins_verdict(self, repo: pytest.Pytester) -> None:
+        (repo.path / "seg_infer.py").write_text(
+            "print('[ERROR] Not find predictor_id 0 and pass_name memory_optimize_pass')\n")  # exits 0
+        run(repo, config(repo, {40: "inference:seg_infer.py"})).assert_outcomes(passed=1, failed=1)
+        lines = (repo.path / OUT / "results_python.log").read_text().splitlines()
+        infer = [line for line in lines if "seg_infer.py" in line]
+        assert len(infer) == 1 and "Run failed with command" in infer[0], lines
+        assert "[tipc] step infer exited 0 but produced no inference output: Paddle#75496" in infer[0]
+        assert all("Run successfully" in line and "[tipc]" not in line for line in lines if line not in infer)
+
     def test_infer_that_imports_auto_log_gets_the_shim(self, repo: pytest.Pytester) -> None:
         (repo.path / "al_infer.py").write_text(
             "import auto_log\n"
@@ -109,6 +119,33 @@ class TestEvidenceOfInference:
         lines += ["[2024/05/10] ppocr INFO: Predicts of ./doc/imgs/11.jpg:('for', 0.99)"] * 3
         log.write_bytes(end.join(lines).encode())
         assert inference_evidence(log, (), tmp_path, "ocr", None).found == "3 result line(s)"
+
+
+class TestEvidenceOfEval:
+    def test_eval_that_prints_no_metric_fails(self, repo: pytest.Pytester) -> None:
+        (repo.path / "noop_eval.py").write_text("print('loading the model')\n")
+        result = run(repo, config(repo, {24: "eval:noop_eval.py"}))
+        result.assert_outcomes(failed=2)  # the train item, and the infer item that uses its model
+        out = result.stdout.str()
+        assert "step eval exited 0 but printed no evaluation metric" in out
+        status = (repo.path / OUT / "results_python.log").read_text()
+        assert "Run failed with command" in status and "noop_eval.py" in status
+
+    @pytest.mark.parametrize("line", [
+        "[Eval] loss: 0.50000, acc_top1: 0.50000, acc_top5: 0.90000, samples: 8",  # reference_model
+        "[Eval][Epoch 0][Avg]CELoss: 0.50000, loss: 0.50000, top1: 0.50000, top5: 0.90000",  # PaddleClas
+        "2022-04-13 11:45:01 [INFO]\t[EVAL] #Images: 50 mIoU: 0.8725 Acc: 0.9449 Kappa: 0.9449 Dice: 0.9334",
+        "[2024/01/01 10:00:00] ppocr INFO: metric eval ***************",  # PaddleOCR tools/eval.py
+        " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.012",  # PaddleDetection
+        "[01/01 10:00:00] ppdet.metrics.metrics INFO: mAP(0.50, 11point) = 1.52%",
+        "[Eval][Epoch 0][Avg]recall1: 0.50000, recall5: 0.90000, mAP: 0.40000",  # PaddleClas retrieval
+        "2022-04-13 11:45:01 [INFO]\t[EVAL] SAD: 12.3456 MSE: 0.0123 Grad: 8.1 Conn: 11.9",  # PaddleSeg Matting
+        "          IDF1   IDP   IDR  Rcll  Prcn  GT  MT  PT  ML  FP  FN  IDs  FM  MOTA  MOTP",  # eval_mot.py
+        " * Acc@1 0.125 Acc@5 0.500",  # Step6 train.py --test-only (evaluate)
+    ])
+    def test_eval_that_prints_its_metric_line_passes(self, repo: pytest.Pytester, line: str) -> None:
+        (repo.path / "an_eval.py").write_text(f"print({line!r})\n")
+        run(repo, config(repo, {24: "eval:an_eval.py"})).assert_outcomes(passed=2)
 
 
 SAMPLES = {
@@ -322,6 +359,23 @@ class TestNumbersAndResults:
         result = run(repo, cfg, "--tipc-mode", "whole_infer")
         result.assert_outcomes(passed=2)
         assert "tipc stored results" in result.stdout.str() and "not applicable" in result.stdout.str()
+
+    def test_seg_results_file_with_its_image_count_is_not_applicable(self, repo: pytest.Pytester) -> None:
+        # PaddleSeg's test_tipc/results/python_fcn_hrnetw18_small_results_fp32.txt, as upstream ships it
+        results = repo.path / "test_tipc" / "results"
+        results.mkdir(parents=True)
+        (results / "python_tiny_results_fp32.txt").write_text(
+            "#Images: 50\nmIoU: 0.8725311260007227\nAcc: 0.9448749852040087\nKappa: 0.9448749490413363\n"
+            "Class IoU: [0.92665219 0.81841007]\nClass Acc: [0.97443367 0.87082671]\n")
+        (repo.path / "pretrained").mkdir()
+        (repo.path / "pretrained" / "inference.json").write_text("{}")
+        (repo.path / "pretrained" / "inference.pdiparams").write_text("p")
+        cfg = config(repo, {37: "infer_model:./pretrained", 38: "infer_export:null"})
+        result = run(repo, cfg, "--tipc-mode", "whole_infer")
+        out = result.stdout.str()
+        result.assert_outcomes(passed=2)
+        assert "evaluation metrics (#Images, mIoU, Acc, Kappa)" in out and "not applicable" in out
+        assert "--tipc-update" not in out
 
     def test_compare_results_can_be_turned_off(self, repo: pytest.Pytester) -> None:
         (repo.path / "pretrained").mkdir()

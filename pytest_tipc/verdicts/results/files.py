@@ -242,18 +242,23 @@ def find_metric(lines: list[str], key: str, longer: Iterable[str] = ()) -> Found
     return Found(key)
 
 
-# Metrics an evaluation prints and an inference script never does (PaddleSeg's stored results).
+# Metrics an evaluation prints and an inference script never does (PaddleSeg's stored results:
+# ``#Images: 50`` is the count of ``[EVAL] #Images: 50 mIoU: …``, PaddleSeg's val.py).
 EVAL_METRICS = frozenset({"miou", "acc", "kappa", "dice", "class iou", "class acc", "class precision",
                           "class recall", "map", "top1", "top5", "top1_acc", "top5_acc", "top-1", "top-5",
-                          "recall", "precision", "hmean", "f1", "f1-score", "mean iou", "auc"})
+                          "recall", "precision", "hmean", "f1", "f1-score", "mean iou", "auc", "#images",
+                          "images", "#samples", "norm_edit_dis", "bbox", "acc_top1", "acc_top5"})
 
 
 def producible(stored: StoredResults) -> list[str]:
     """The compared keys an inference step can print: images, and metrics that are not eval
-    metrics (mIoU, Acc, Kappa, …)."""
+    metrics (mIoU, Acc, Kappa, …). A metric file holding any eval metric is an eval results
+    file as a whole: its counts (``#Images``) describe that evaluation too, in every family."""
     if stored.form == "image":
         return list(stored.compared)
-    return [key for key in stored.compared if key.strip().lower() not in EVAL_METRICS]
+    if any(key.strip().lower() in EVAL_METRICS for key in stored.compared):
+        return []
+    return list(stored.compared)
 
 
 def log_lines(source: str | Path | Iterable[str]) -> Iterable[str]:
