@@ -25,7 +25,8 @@ from pytest_tipc.reporting.records import junit_properties, metrics_property
 
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem
-    from pytest_tipc.execution.engine import CellOutcome
+    from pytest_tipc.execution.engine import CellOutcome, ProducerChecks
+    from pytest_tipc.execution.runner import StepResult
 
 # Stored results describe the shipped pretrained model, so only the modes that infer with it
 # (no training) are compared with them, as upstream's compare_results.py is used.
@@ -119,14 +120,12 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
         _fail(item, metrics, outcome.failure or "the cell failed")
 
     problems: list[str] = []
-    train = next((r for r in outcome.results if r.kind == "train"), None)
-    if cell.kind == "train" and train is not None:
-        from pytest_tipc.verdicts.trainlog import check_train_log
-
-        summary = check_train_log(train.log_path, display_path=shown_path(train.log_path, root))
-        metrics.update(summary.metrics())
-        if settings.check_train_log and not summary.ok:
-            problems.append(summary.failure_message())
+    if cell.role == "train":  # what its producer checked (once, for this item and its dependents)
+        checked = outcome.checked if outcome.checked is not None else producer_checks(settings)(
+            plan, cell, outcome.results)
+        metrics.update(checked.get("metrics", {}))
+        if checked.get("check"):
+            problems.append(str(checked.get("message", "")))
     infer = next((r for r in outcome.results if r.kind == "infer"), None)
     if cell.kind in ("infer", "ptq") and infer is not None:  # a ptq cell is an int8 inference (issue 11)
         from pytest_tipc.verdicts.autolog_parse import parse_autolog_file, perf_metrics
@@ -190,6 +189,28 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
     _publish(item, metrics)
     if problems:
         pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+def producer_checks(settings: Settings) -> ProducerChecks:
+    """The verdicts of a train/model cell beyond its steps' exit codes and artifacts, for the
+    engine to run when the cell's steps pass, whichever item runs them first: the training log
+    (``tipc_check_train_log``). The result goes into the train-once state, so a failed check fails
+    every dependent (infer items, pact/fpgm training) with the check's name, as a failed step does.
+    The checks of the other kinds (inference evidence, stored results, ONNX, speed) belong to cells
+    that no other cell needs."""
+
+    def checks(plan: Plan, cell: Cell, results: list[StepResult]) -> dict[str, Any]:
+        train = next((r for r in results if r.kind == "train"), None)
+        if cell.kind != "train" or train is None:
+            return {"check": "", "message": "", "metrics": {}}
+        from pytest_tipc.verdicts.trainlog import check_train_log
+
+        summary = check_train_log(train.log_path, display_path=shown_path(train.log_path, Path(plan.root)))
+        failed = settings.check_train_log and not summary.ok
+        return {"check": "training log" if failed else "", "message": summary.failure_message() if failed else "",
+                "metrics": summary.metrics()}
+
+    return checks
 
 
 def _no_output(result: Any, root: Path) -> str:
