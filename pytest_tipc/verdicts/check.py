@@ -157,7 +157,9 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
                 update=update_mode(settings.update, settings.update_all), owner=item.nodeid, root=root,
                 pattern=settings.results_pattern.replace("{model}", plan.model_name) if settings.results_pattern
                 else None)
-            update_queue(item.config).add(verdict.update)
+            disagree = update_queue(item.config).add(verdict.update)
+            if disagree and verdict.results_path is not None:
+                problems.append(_disagreement(verdict.results_path, root, precision, disagree))
             metrics.update(verdict.metrics())
             if verdict.not_applicable:
                 _not_applicable(item, verdict.not_applicable)
@@ -211,6 +213,19 @@ def producer_checks(settings: Settings) -> ProducerChecks:
                 "metrics": summary.metrics()}
 
     return checks
+
+
+def _disagreement(path: Path, root: Path, precision: str, disagree: list[str]) -> str:
+    """The failure of a cell whose update disagrees with another cell's for the same results file."""
+    lines = [f"cells disagree on {len(disagree)} entr{'y' if len(disagree) == 1 else 'ies'} of "
+             f"{shown_path(path, root)} beyond the {precision} tolerance; the file holds one value per entry, so the "
+             "next plain run would fail the cell whose value is not written (the smallest node id's is):",
+             *(f"  {line}" for line in disagree[:10])]
+    if len(disagree) > 10:
+        lines.append(f"  ... and {len(disagree) - 10} more")
+    lines.append("Fix: find why the output depends on the cell (batch size, mkldnn, threads), or update from one "
+                 "cell (-k) and set --tipc-tolerance to what the cells differ by.")
+    return "\n".join(lines)
 
 
 def _no_output(result: Any, root: Path) -> str:

@@ -30,8 +30,10 @@ Failures, never exceptions
 
 Updates
     ``--tipc-update`` (``update="failing"``) asks to rewrite the failing entries and fails;
-    ``--tipc-update-all`` (``update="all"``) asks to rewrite every entry and passes. The request
-    is in ``ResultsVerdict.update``; put it in the session's :class:`UpdateQueue`.
+    ``--tipc-update-all`` (``update="all"``) asks to rewrite every entry the log holds and passes;
+    neither drops an entry the log does not hold. The request is in ``ResultsVerdict.update``; put
+    it in the session's :class:`UpdateQueue`, whose ``add`` says which entries another cell gave
+    another value.
 """
 
 from __future__ import annotations
@@ -249,7 +251,8 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
             extra = extract_image_results(log_text)
             entries += [[k, k, f.text] for k, f in extra.items() if k not in known and k not in stored.entries]
         request = UpdateRequest(path=str(path), form=stored.form, mode="replace", owner=owner, entries=entries)
-        note = f"--tipc-update-all: {shown} is rewritten from {log_shown} at the end of the session."
+        note = (f"--tipc-update-all: the entries of {shown} found in {log_shown} are rewritten at the end of the "
+                "session; the others are kept.")
         if not comparison.ok:
             note = intro + comparison.table() + "\n\n" + note
         return ResultsVerdict(True, note, comparison=comparison, results_path=path, update=request)
@@ -265,8 +268,7 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
         message += (f"--tipc-update: {len(fixable)} failing entr{'y' if len(fixable) == 1 else 'ies'} of {shown} "
                     "will be rewritten at the end of the session; rerun without it to check.")
         if unfixable:
-            message += (f" {unfixable} entr{'y is' if unfixable == 1 else 'ies are'} missing from the log and "
-                        "kept; --tipc-update-all drops them.")
+            message += f" {unfixable} entr{'y is' if unfixable == 1 else 'ies are'} missing from the log and kept."
     else:
         message += UPDATE_HINT
     return ResultsVerdict(False, message, comparison=comparison, results_path=path, update=request)
