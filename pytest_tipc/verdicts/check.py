@@ -13,6 +13,7 @@ import os
 import shlex
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,18 +152,23 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
             )
 
             precision = cell.field_map.get("precision", "fp32") or "fp32"
+            pattern = dict(settings.results_map).get(plan.model_name, settings.results_pattern or "")
             verdict = check_results(
                 log_path=infer.log_path, results_dir=root / RESULTS_SUBDIR, model=plan.model_name,
                 precision=precision, tolerance=tolerance_for(precision, settings.tolerances),
                 update=update_mode(settings.update, settings.update_all), owner=item.nodeid, root=root,
-                pattern=settings.results_pattern.replace("{model}", plan.model_name) if settings.results_pattern
-                else None)
+                pattern=pattern.replace("{model}", plan.model_name) or None)
             disagree = update_queue(item.config).add(verdict.update)
             if disagree and verdict.results_path is not None:
                 problems.append(_disagreement(verdict.results_path, root, precision, disagree))
             metrics.update(verdict.metrics())
             if verdict.not_applicable:
                 _not_applicable(item, verdict.not_applicable)
+            elif verdict.not_compared:
+                # JUnit tipc_results, the summary and the report (key_metrics) say so, and a warning
+                metrics["results"] = f"not compared: {verdict.not_compared}"
+                item.add_report_section("call", "tipc stored results", metrics["results"])
+                warnings.warn(ResultsNotCompared(verdict.not_compared), stacklevel=1)
             elif not verdict.passed:
                 problems.append(verdict.message)
     if cell.kind == "onnx" or any(r.kind == "convert" for r in outcome.results):  # paddle2onnx: verdicts/onnx.py
@@ -242,6 +248,10 @@ def _no_output(result: Any, root: Path) -> str:
     if cause is None or cause.tail:
         lines += [f"----- last 50 lines of {log} -----", result.tail(50) or "(empty log)"]
     return "\n".join(lines)
+
+
+class ResultsNotCompared(UserWarning):
+    """A whole_infer cell that found no stored results to compare its output with."""
 
 
 def _not_applicable(item: TipcItem, reason: str) -> None:

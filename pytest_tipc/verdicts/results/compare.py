@@ -57,6 +57,7 @@ from pytest_tipc.verdicts.results.files import (
     PRECISIONS,
     Form,
     Found,
+    Located,
     ResultsFileError,
     StoredResults,
     expected_results_path,
@@ -64,6 +65,7 @@ from pytest_tipc.verdicts.results.files import (
     find_results,
     is_scalar,
     load_results,
+    locate_results,
     model_results_files,
     parse_results_text,
     precision_of,
@@ -185,6 +187,7 @@ class ResultsVerdict:
     results_path: Path | None = None
     update: UpdateRequest | None = None
     not_applicable: str = ""  # why the stored results cannot be compared with this step's output
+    not_compared: str = ""  # no stored results were found: what was tried, and how to point to them
 
     def metrics(self) -> dict[str, float | int | str | None]:
         if not self.configured:
@@ -216,9 +219,10 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
         return ResultsVerdict(False, f"inference log {log_shown} cannot be read ({exc}); no stored-results "
                                      "comparison was possible. Fix: look at the inference step's failure first.")
     log_text = log_path  # streamed wherever it is read (files.log_lines)
-    path = select_results_file(results_dir, model, precision, kind, pattern)
+    located = locate_results(results_dir, model, precision, kind, pattern)
+    path = located.path
     if path is None:
-        return _missing_file(log_text, log_shown, results_dir, model, precision, kind, update, owner, base)
+        return _missing_file(log_text, log_shown, results_dir, model, precision, kind, update, owner, base, located)
     shown = shown_path(path, base)
     try:
         stored = load_results(path)
@@ -283,20 +287,24 @@ def _request_from_log(log_text: str | Path, path: Path, form: str, owner: str) -
 
 
 def _missing_file(log_text: str | Path, log_shown: str, results_dir: str | Path, model: str, precision: str,
-                  kind: str, update: UpdateMode, owner: str, base: Path | None) -> ResultsVerdict:
+                  kind: str, update: UpdateMode, owner: str, base: Path | None, located: Located) -> ResultsVerdict:
     target = expected_results_path(results_dir, model, precision, kind)
     shown = shown_path(target, base)
-    others = model_results_files(results_dir, model, kind)
+    others = located.others
+    not_compared = (f"no stored results for {model} in {shown_path(Path(results_dir), base)}/ (tried "
+                    f"{', '.join(located.tried)}), so nothing was compared. Fix: name its file in the ini option "
+                    f"tipc_results_map (`{model} = python_<name>_results_*.txt`), or create "
+                    f"{target.name} with --tipc-update-all")
     if update == "none":
         if not others:
-            return ResultsVerdict(True, configured=False)
+            return ResultsVerdict(True, configured=False, not_compared=not_compared)
         names = ", ".join(shown_path(p, base) for p in others)
         return ResultsVerdict(False, f"no stored {precision} results for {model}: expected {shown} "
                                      f"(found {names}).\nTo create it from {log_shown}: rerun with --tipc-update "
                                      "(the item fails once) or --tipc-update-all (it passes).", results_path=target)
     request = _request_from_log(log_text, target, "image", owner)
-    if request is None and not others:
-        return ResultsVerdict(True, configured=False)  # nothing stored, nothing to store: not configured
+    if request is None and not others:  # nothing stored, nothing to store: not configured
+        return ResultsVerdict(True, configured=False, not_compared=not_compared)
     if request is None:
         return ResultsVerdict(False, f"no stored {precision} results for {model} ({shown} does not exist), and "
                                      f"{log_shown} has no `<image>\\t<json>` result line to create it from. "
