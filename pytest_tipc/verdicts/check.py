@@ -157,7 +157,7 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
                 log_path=infer.log_path, results_dir=root / RESULTS_SUBDIR, model=plan.model_name,
                 precision=precision, tolerance=tolerance_for(precision, settings.tolerances),
                 update=update_mode(settings.update, settings.update_all), owner=item.nodeid, root=root,
-                pattern=pattern.replace("{model}", plan.model_name) or None)
+                pattern=pattern.replace("{model}", plan.model_name) or None, **_run_images(infer, root))
             disagree = update_queue(item.config).add(verdict.update)
             if disagree and verdict.results_path is not None:
                 problems.append(_disagreement(verdict.results_path, root, precision, disagree))
@@ -171,6 +171,8 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
                 warnings.warn(ResultsNotCompared(verdict.not_compared), stacklevel=1)
             elif not verdict.passed:
                 problems.append(verdict.message)
+            elif verdict.note:
+                item.add_report_section("call", "tipc stored results", verdict.note)
     if cell.kind == "onnx" or any(r.kind == "convert" for r in outcome.results):  # paddle2onnx: verdicts/onnx.py
         from pytest_tipc.verdicts.onnx import cell_verdict as onnx_verdict
         from pytest_tipc.verdicts.results.compare import tolerance_for
@@ -219,6 +221,20 @@ def producer_checks(settings: Settings) -> ProducerChecks:
                 "metrics": summary.metrics()}
 
     return checks
+
+
+def _run_images(infer: StepResult, root: Path) -> dict[str, Any]:
+    """``inputs``/``inputs_from`` for :func:`~pytest_tipc.verdicts.results.compare.check_results`:
+    the names of the images the inference step was given (its image file, or the files of its image
+    dir), or nothing when they are not known."""
+    from pytest_tipc.verdicts.onnx import image_input
+
+    given = image_input([infer])
+    path = Path(given)
+    if not given or not (path.is_dir() or path.is_file()):
+        return {}
+    names = {p.name for p in path.iterdir() if p.is_file()} if path.is_dir() else {path.name}
+    return {"inputs": names, "inputs_from": shown_path(path, root)}
 
 
 def _disagreement(path: Path, root: Path, precision: str, disagree: list[str]) -> str:

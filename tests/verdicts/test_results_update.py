@@ -110,3 +110,23 @@ def test_a_conflict_across_xdist_workers_fails_the_session(repo: pytest.Pytester
                            subprocess=True)
     assert result.ret == 1
     assert f"tipc: cells disagree in {RESULTS}: img1.jpg: " in result.stdout.str()
+
+
+def test_the_next_plain_run_passes_on_what_update_all_kept(repo: pytest.Pytester) -> None:
+    """The 47 kept entries are images this run was not given (its image dir holds img1 and img2):
+    not compared, so the plain run after --tipc-update-all passes; an image it was given but did
+    not print still fails."""
+    kept = "".join(f"other{i}.jpg\t{{\"class_ids\": [2], \"scores\": [0.9]}}\n" for i in range(47))
+    cfg = whole_infer_repo(repo, 'img1.jpg\t{"class_ids": [1], "scores": [0.2]}\n' + kept)
+    cfg.write_text(cfg.read_text().replace("--img-dir:./images", "--image_dir:./images"))
+    for name in ("img1.jpg", "img2.jpg"):
+        (repo.path / "images" / name).write_bytes(b"jpeg")
+    tiny_repo.run(repo, cfg, "--tipc-mode", "whole_infer", "--tipc-update-all").assert_outcomes(passed=2)
+    result = tiny_repo.run(repo, cfg, "--tipc-mode", "whole_infer", "-rA", "--junitxml", "j.xml")
+    result.assert_outcomes(passed=2)
+    assert (f"47 of the 49 stored images of {RESULTS} are neither in test_tipc/output/" in result.stdout.str())
+    assert 'name="tipc_results_unseen" value="47"' in (repo.path / "j.xml").read_text()
+    (repo.path / "images" / "other0.jpg").write_bytes(b"jpeg")  # given, but the script does not print it
+    result = tiny_repo.run(repo, cfg, "--tipc-mode", "whole_infer")
+    result.assert_outcomes(passed=1, failed=1)
+    assert "other0.jpg" in result.stdout.str() and "missing from log" in result.stdout.str()

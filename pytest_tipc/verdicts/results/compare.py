@@ -38,7 +38,7 @@ Updates
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -188,6 +188,8 @@ class ResultsVerdict:
     update: UpdateRequest | None = None
     not_applicable: str = ""  # why the stored results cannot be compared with this step's output
     not_compared: str = ""  # no stored results were found: what was tried, and how to point to them
+    unseen: int = 0  # stored images neither in the log nor among the run's input images: not compared
+    note: str = ""  # says so, for the item's report section
 
     def metrics(self) -> dict[str, float | int | str | None]:
         if not self.configured:
@@ -196,17 +198,20 @@ class ResultsVerdict:
         diffs = [r.max_abs_diff for r in rows if r.max_abs_diff is not None]
         return {"results_file": str(self.results_path) if self.results_path else None,
                 "results_compared": len(rows), "results_failed": sum(1 for r in rows if not r.ok),
-                "results_max_abs_diff": max(diffs) if diffs else None}
+                "results_max_abs_diff": max(diffs) if diffs else None, "results_unseen": self.unseen or None}
 
 
 def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, precision: str,
                   tolerance: Tolerance | None = None, update: UpdateMode = "none", owner: str = "",
                   kind: str = "python", pattern: str | None = None, root: str | Path | None = None,
-                  ) -> ResultsVerdict:
+                  inputs: Collection[str] | None = None, inputs_from: str = "") -> ResultsVerdict:
     """Compare one inference log with its stored results; never raises for bad inputs.
 
     ``owner`` is the item's nodeid (it orders competing updates); ``root`` makes paths in
-    messages relative (the rootdir); ``pattern`` see :func:`select_results_file`.
+    messages relative (the rootdir); ``pattern`` see :func:`locate_results`. ``inputs`` are the
+    names of the images the run was given (from ``inputs_from``, its image dir), when known: a
+    stored image that is neither in the log nor among them was not this run's to infer (a lite
+    image set, 3 of PaddleOCR's 49), so it is not compared (``unseen``) rather than "missing".
     """
     tol = tolerance or tolerance_for(precision)
     base = Path(root) if root is not None else None
@@ -244,7 +249,14 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
         return ResultsVerdict(True, configured=False, results_path=path, not_applicable=(
             f"{shown} holds evaluation metrics ({names}) that the inference step never prints; "
             "they describe the eval step, not this inference, so nothing is compared"))
-    comparison = compare(stored, find_results(log_text, stored, keys), precision, tol, log_shown, keys)
+    found = find_results(log_text, stored, keys)
+    unseen = [k for k in keys if found[k].missing and k not in inputs] if inputs is not None else []
+    note = (f"{len(unseen)} of the {len(keys)} stored images of {shown} are neither in {log_shown} nor among this "
+            f"run's images ({inputs_from}): not compared") if unseen else ""
+    keys = [k for k in keys if k not in unseen]
+    if not keys:
+        return ResultsVerdict(True, configured=False, results_path=path, not_compared=note, unseen=len(unseen))
+    comparison = compare(stored, found, precision, tol, log_shown, keys)
     intro = (f"stored results differ for {len(comparison.failures)} of {len(comparison.rows)} "
              f"{'images' if stored.form == 'image' else 'metrics'}\n"
              f"  log:     {log_shown}\n  results: {shown} ({precision}: {tol})\n\n")
@@ -261,7 +273,7 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
             note = intro + comparison.table() + "\n\n" + note
         return ResultsVerdict(True, note, comparison=comparison, results_path=path, update=request)
     if comparison.ok:
-        return ResultsVerdict(True, comparison=comparison, results_path=path)
+        return ResultsVerdict(True, comparison=comparison, results_path=path, unseen=len(unseen), note=note)
     message = intro + comparison.table() + "\n\n"
     request = None
     if update == "failing":
