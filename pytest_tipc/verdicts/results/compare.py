@@ -196,9 +196,11 @@ class ResultsVerdict:
             return {}
         rows = self.comparison.rows if self.comparison else []
         diffs = [r.max_abs_diff for r in rows if r.max_abs_diff is not None]
-        return {"results_file": str(self.results_path) if self.results_path else None,
-                "results_compared": len(rows), "results_failed": sum(1 for r in rows if not r.ok),
-                "results_max_abs_diff": max(diffs) if diffs else None, "results_unseen": self.unseen or None}
+        metrics: dict[str, float | int | str | None] = {
+            "results_file": str(self.results_path) if self.results_path else None,
+            "results_compared": len(rows), "results_failed": sum(1 for r in rows if not r.ok),
+            "results_max_abs_diff": max(diffs) if diffs else None}
+        return {**metrics, "results_unseen": self.unseen} if self.unseen else metrics
 
 
 def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, precision: str,
