@@ -347,6 +347,9 @@ class TestUpdates:
         queue.add(verdict.update)
         queue.flush()
         assert load_results(gt).entries.keys() == {"00008790.jpg", "00018069.jpg", "img_10.jpg"}
+        aside = gt.with_name(gt.name + ".before-update")  # the unreadable old text is moved aside, not lost
+        assert aside.read_text() == "broken line without tab\n"
+        assert queue.changes[0].summary() == "added 3, changed 0, kept 0; its unreadable old text is in " + aside.name
 
     @pytest.mark.parametrize("update", ["failing", "all"])
     def test_missing_file_is_created(self, repo: Path, update: str) -> None:

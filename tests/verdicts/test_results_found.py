@@ -37,6 +37,10 @@ class TestConvention:
         assert [p.name for p in convention_files(tmp_path, "ch_ppocr_mobile_v2.0_rec")] == [
             "python_ppocr_rec_mobile_results_fp32.txt"]
 
+    def test_a_pattern_finds_results_files_only(self, tmp_path: Path) -> None:
+        touch(tmp_path, "python_m_results_fp32.txt", "python_m_results_fp32.txt.before-update")
+        assert locate_results(tmp_path, "x", "fp32", pattern="python_m_*").path == tmp_path / "python_m_results_fp32.txt"
+
     def test_two_names_that_fit_equally_are_not_guessed(self, tmp_path: Path) -> None:
         touch(tmp_path, "python_ppocr_det_results_fp32.txt", "python_ppocr_mobile_results_fp32.txt")
         assert convention_files(tmp_path, "ch_ppocr_mobile_v2.0_det") == []

@@ -59,11 +59,14 @@ class FileChange:
     kept: int = 0
     unseen: int = 0
     conflicts: list[str] = field(default_factory=list)
+    rebuilt: bool = False  # the old text could not be read as entries: it is moved aside (``aside``)
+    aside: Path | None = None
 
     def summary(self) -> str:
         """``added 0, changed 3, kept 46 (46 not produced by this run)``."""
         text = f"added {self.added}, changed {self.changed}, kept {self.kept}"
-        return text + (f" ({self.unseen} not produced by this run)" if self.unseen else "")
+        text += f" ({self.unseen} not produced by this run)" if self.unseen else ""
+        return text + (f"; its unreadable old text is in {self.aside.name}" if self.aside else "")
 
 
 def _render(form: str, label: str, text: str) -> str:
@@ -100,7 +103,8 @@ def merge(existing_text: str | None, requests: list[UpdateRequest], path: str | 
         try:
             stored = parse_results_text(existing_text)
         except ResultsFileError:
-            stored = None  # a malformed file is rewritten from the requests only
+            stored = None  # a malformed file is rewritten from the requests only (the flush moves it aside)
+    change.rebuilt = bool(existing_text and existing_text.strip()) and (stored is None or stored.form != form)
     if stored is not None and stored.form == form:
         by_line = {e.lineno: e for e in stored.entries.values()}
         for lineno, line in enumerate(existing_text.split("\n") if existing_text else [], start=1):
@@ -193,6 +197,15 @@ def merge_json(existing_text: str | None, requests: list[UpdateRequest], change:
 _ABSENT = object()
 
 
+def _aside(path: Path) -> Path:
+    """A free name beside ``path`` for its old text: ``<name>.before-update`` (``.2``, ``.3``, … if taken)."""
+    candidate, n = path.with_name(path.name + ".before-update"), 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.before-update.{n}")
+    return candidate
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Write via a temporary file in the same directory, fsynced, and ``os.replace`` (:mod:`pytest_tipc._fs`)."""
     _fs.write_atomic(path, text, durable=True)
@@ -255,6 +268,9 @@ class UpdateQueue:
                 existing = None
             text, change = merge(existing, by_path[name], path)
             try:
+                if change.rebuilt and existing is not None:  # nothing is lost: the old text moves aside
+                    change.aside = _aside(path)
+                    write_atomic(change.aside, existing)
                 write_atomic(path, text)
             except OSError as exc:
                 self.errors.append(f"{path}: cannot be written ({exc})")

@@ -115,7 +115,7 @@ def locate_results(results_dir: str | Path, model: str, precision: str, kind: st
         return chosen[-1] if chosen else None
 
     if pattern:
-        files = sorted(p for p in Path(results_dir).glob(pattern) if p.is_file())
+        files = sorted(p for p in Path(results_dir).glob(pattern) if p.is_file() and p.suffix == ".txt")
         return Located(pick(files), files, [pattern])
     exact = expected_results_path(results_dir, model, precision, kind)
     tried = [exact.name, f"{kind}_*_{model}_*.txt", f"{kind}_<words of {model}>_results_{precision}.txt"]
