@@ -57,7 +57,7 @@ class CellRun:
         self.item.add_report_section("call", "tipc dry run", "\n".join(lines) or "(no command)")
 
     def real_run(self, cell: Cell) -> None:
-        from pytest_tipc.verdicts.check import check_cell, configure_causes, preload
+        from pytest_tipc.verdicts.check import check_cell, configure_causes, preload, producer_checks
 
         __tracebackhide__ = True
         configure_causes(self.item.config, self.settings)
@@ -76,5 +76,5 @@ class CellRun:
         except PrepareError as exc:
             pytest.fail(str(exc), pytrace=False)
         preload(cell, self.plan)
-        outcome = engine.run_cell(self.plan, cell)
+        outcome = engine.run_cell(self.plan, cell, producer_checks(self.settings))
         check_cell(self.item, self.settings, self.plan, cell, outcome)

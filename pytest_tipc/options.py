@@ -182,6 +182,9 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("tipc_results_pattern", default="",
                   help="glob (relative to test_tipc/results) of the stored-results files, when their names do "
                        "not contain the model name; {model} is substituted.")
+    parser.addini("tipc_results_map", type="linelist", default=[],
+                  help="per model, the glob (relative to test_tipc/results) of its stored-results files: "
+                       "lines `model = glob`, e.g. `ch_ppocr_mobile_v2.0_det = python_ppocr_det_mobile_results_*.txt`.")
     parser.addini("tipc_known_causes", type="linelist", default=[],
                   help="JSON files of failure signatures (pattern, cause, fix, link), tried before the built-in ones.")
 
@@ -219,6 +222,7 @@ class Settings:
     rejected: tuple[tuple[Path, str], ...] = ()
     compare_results: bool = True
     results_pattern: str | None = None
+    results_map: tuple[tuple[str, str], ...] = ()  # (model, glob) from tipc_results_map
     known_causes: tuple[Path, ...] = ()
 
     @property
@@ -330,8 +334,23 @@ def read_settings(config: pytest.Config) -> Settings:
         root=Path(ini_base, root) if root else None,
         compare_results=bool(config.getini("tipc_compare_results")),
         results_pattern=config.getini("tipc_results_pattern") or None,
+        results_map=_results_map(config),
         known_causes=tuple(Path(ini_base, p) for p in config.getini("tipc_known_causes")),
     )
+
+
+def _results_map(config: pytest.Config) -> tuple[tuple[str, str], ...]:
+    """``tipc_results_map``: one ``model = glob`` per line (the glob relative to test_tipc/results)."""
+    pairs: list[tuple[str, str]] = []
+    for line in config.getini("tipc_results_map"):
+        model, sep, glob = (part.strip() for part in line.partition("="))
+        if not sep or not model or not glob or os.path.isabs(glob) or ".." in Path(glob).parts:
+            raise pytest.UsageError(
+                f"ini option tipc_results_map in {config.inipath}: {line!r} is not `model = glob` with a glob "
+                "relative to test_tipc/results; write e.g. "
+                "`ch_ppocr_mobile_v2.0_det = python_ppocr_det_mobile_results_*.txt`")
+        pairs.append((model, glob))
+    return tuple(pairs)
 
 
 def _prepare_policy(config: pytest.Config) -> str:

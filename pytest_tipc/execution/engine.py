@@ -2,7 +2,9 @@
 
 * A train or model cell runs at most once per session (across xdist workers); the item of that
   cell and every infer item that needs its model share that one run (:mod:`.once`).
-* An infer cell first makes sure its train/model cell ran, then runs its own steps.
+* An infer cell first makes sure its train/model cell ran, then runs its own steps. A train/model
+  cell whose steps passed is checked at once by whoever ran it (``checks``: its training log), and
+  the verdict goes into its state, so a dependent fails on a failed check as on a failed step.
 * Steps run in order and stop at the first failure (with ``--tipc-keep-going`` they all run, as
   the harness does, and the report shows each step's verdict). Each executed step appends its
   status line to ``results_python.log`` (naming the log it wrote) and, with ``--tipc-record``, the
@@ -17,7 +19,7 @@ import os
 import shlex
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -39,7 +41,12 @@ if TYPE_CHECKING:
     from pytest_tipc.options import Settings
     from pytest_tipc.reporting.progress import StepBoard
 
-__all__ = ["CellOutcome", "Engine", "EngineSettings", "PrepareError"]
+__all__ = ["CellOutcome", "Engine", "EngineSettings", "PrepareError", "ProducerChecks"]
+
+# The verdicts of a train/model cell beyond its steps' exit codes and artifacts, run by whichever
+# item produces the cell (pytest_tipc.verdicts.check.producer_checks): a dict of plain values,
+# ``{"check": the failed check's name or "", "message": its failure, "metrics": {...}}``.
+ProducerChecks = Callable[[Plan, Cell, list[StepResult]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,8 @@ class CellOutcome:
     # Seconds an infer cell spent getting the model it needs (running its training, or waiting for
     # another worker to): part of the item's wall time, not of its own steps' ``duration``.
     waited: float = 0.0
+    # A train/model cell's producer checks as its producer ran them (see ProducerChecks), or None.
+    checked: dict[str, Any] | None = None
 
     @property
     def duration(self) -> float:
@@ -166,8 +175,9 @@ class Engine:
 
     # -- cells -----------------------------------------------------------------------------
 
-    def run_cell(self, plan: Plan, cell: Cell) -> CellOutcome:
-        """Run the cell (see the module docstring) from the harness root the plan was made for."""
+    def run_cell(self, plan: Plan, cell: Cell, checks: ProducerChecks | None = None) -> CellOutcome:
+        """Run the cell (see the module docstring) from the harness root the plan was made for;
+        ``checks`` judges a train/model cell (this one or the one it needs) whose steps passed."""
         if not plan.root:
             raise ValueError(f"the {plan.dialect} plan of {plan.model_name} has no harness root (Plan.root)")
         root = Path(plan.root)
@@ -175,13 +185,17 @@ class Engine:
         if reason:
             return CellOutcome(False, skipped=reason)
         if cell.kind in ("train", "model"):
-            state = self._ensure(plan, cell, root)
+            state = self._ensure(plan, cell, root, checks)
             results = [StepResult.from_dict(r) for r in state.data.get("results", [])]
-            return CellOutcome(state.ok, results, state.failure or None, state.skipped,
-                               devices=tuple(state.data.get("devices", ())), reused=state.reused)
+            # a failed check of its own (not of the cell it needs): its steps passed, and its item
+            # reports the check, with the metrics, from ``checked``
+            steps_ok = state.ok or (bool(state.check) and state.key == _once_key(plan, cell, root))
+            return CellOutcome(steps_ok, results, None if steps_ok else state.failure or None, state.skipped,
+                               devices=tuple(state.data.get("devices", ())), reused=state.reused,
+                               checked=state.data.get("checked"))
         dependency, started = None, time.monotonic()
         if cell.requires is not None:
-            dependency = self._ensure_parent(plan, cell, root)
+            dependency = self._ensure_parent(plan, cell, root, checks)
             if not dependency.ok:
                 return CellOutcome(False, failure=dependency.failure, dependency=dependency,
                                    waited=time.monotonic() - started)
@@ -199,36 +213,41 @@ class Engine:
             return relocated_log_dir(plan, self.settings.output_dir)
         return root / plan.log_dir
 
-    def _ensure(self, plan: Plan, cell: Cell, root: Path) -> OnceState:
+    def _ensure(self, plan: Plan, cell: Cell, root: Path, checks: ProducerChecks | None = None) -> OnceState:
         """A train/model cell's one run of the session, after the cells it needs (template
         pact/fpgm cells start from a norm_train checkpoint)."""
         if cell.requires is not None:
-            dependency = self._ensure_parent(plan, cell, root)
+            dependency = self._ensure_parent(plan, cell, root, checks)
             if not dependency.ok:
                 return dependency
-        steps = hashlib.sha256(repr((root, plan.log_dir, cell.steps)).encode()).hexdigest()[:16]
-        key = f"{plan.model_name}-{plan.mode}-{cell.kind}-{cell.key}-{steps}"
-        return run_once(self.settings.state_dir, key, lambda: self._produce(plan, cell, root),
-                        worker=self.settings.worker_id)
+        return run_once(self.settings.state_dir, _once_key(plan, cell, root),
+                        lambda: self._produce(plan, cell, root, checks), worker=self.settings.worker_id)
 
-    def _ensure_parent(self, plan: Plan, cell: Cell, root: Path) -> OnceState:
+    def _ensure_parent(self, plan: Plan, cell: Cell, root: Path, checks: ProducerChecks | None = None) -> OnceState:
         """The state of the cell ``cell`` needs; when that failed, ``failure`` says so for ``cell``."""
         parent = _parent(plan, cell)
         if parent is None:
             return OnceState("", False, failure=f"{cell.kind}[{cell.key}] needs cell {cell.requires!r}, which the "
                                                 "plan does not have (a planner bug)")
-        state = self._ensure(plan, parent, root)
+        state = self._ensure(plan, parent, root, checks)
         if state.ok:
             return state
         role = "whose model this cell uses" if cell.role == "infer" else "which this cell starts from"
         return replace(state, failure=state.dependency_failure(f"{parent.kind}[{parent.key}], {role},"))
 
-    def _produce(self, plan: Plan, cell: Cell, root: Path) -> OnceState:
+    def _produce(self, plan: Plan, cell: Cell, root: Path, checks: ProducerChecks | None = None) -> OnceState:
         results, failure, leased = self._run_steps(plan, cell, root)
         durations: dict[str, float] = {}
         for result in results:
             durations[result.kind] = durations.get(result.kind, 0.0) + result.duration
         data: dict[str, Any] = {"results": [r.to_dict() for r in results], "devices": list(leased)}
+        if failure is None and checks is not None:
+            checked = data["checked"] = checks(plan, cell, results)
+            if checked.get("check"):
+                shown = next((r for r in results if r.kind == "train"), results[-1] if results else None)
+                return OnceState("", False, log_path=str(shown.log_path) if shown else None,
+                                 failure=str(checked.get("message", "")), check=str(checked["check"]),
+                                 durations=durations, data=data)
         if failure is None:
             return OnceState("", True, durations=durations, data=data)
         last = next(r for r in results if not r.ok)  # the first failure (others follow with --tipc-keep-going)
@@ -397,6 +416,12 @@ def _has_cpu_cells(plan: Plan, role: str) -> bool:
         if devices.gpus_needed(cell) == 0 and fields.get("gpus", "-1") in ("-1", ""):
             return True
     return False
+
+
+def _once_key(plan: Plan, cell: Cell, root: Path) -> str:
+    """The train-once key of a train/model cell: its model, mode, cell and steps (as run from ``root``)."""
+    steps = hashlib.sha256(repr((root, plan.log_dir, cell.steps)).encode()).hexdigest()[:16]
+    return f"{plan.model_name}-{plan.mode}-{cell.kind}-{cell.key}-{steps}"
 
 
 def _parent(plan: Plan, cell: Cell) -> Cell | None:

@@ -3,7 +3,9 @@
 The first caller takes a file lock in the run's shared state dir, runs the producer and
 writes its outcome as JSON; every later caller (any worker) waits for the lock and reads it.
 A failed producer is not retried: its dependents fail at once with its failed step, log
-path and log tail.
+path and log tail. A producer whose steps passed but whose own verdict failed (its training log,
+say) is a failed producer too: the state records that check (``check``), so every dependent fails
+with it whichever worker ran the producer and whichever item came first.
 
 A state on disk is final (written once, atomically, under the lock, sealed with its checksum), so
 a caller that finds it reads it without locking. The lock is :func:`pytest_tipc._fs.lock`
@@ -40,6 +42,8 @@ class OnceState:
     log_path: str | None = None
     tail: str = ""
     failure: str = ""
+    # The verdict that failed after every step passed (e.g. "training log"); ``failure`` is its message.
+    check: str = ""
     # Set when the producer did not run because its cell is skipped on this machine.
     skipped: str | None = None
     durations: dict[str, float] = field(default_factory=dict)
@@ -55,7 +59,8 @@ class OnceState:
         with the known cause), then that item's log. The full report is that item's own."""
         if self.skipped:
             return f"{what} was skipped: {self.skipped}"
-        head = f"{what} failed in step {self.failed_step}" if self.failed_step else f"{what} failed"
+        head = (f"{what} failed its {self.check} check" if self.check else
+                f"{what} failed in step {self.failed_step}" if self.failed_step else f"{what} failed")
         why = next((line.strip() for line in self.failure.splitlines() if line.strip()), "")
         lines = [f"{head}: {why}" if why else head]
         if self.log_path:
@@ -75,7 +80,7 @@ def state_path(state_dir: Path, key: str) -> Path:
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "key": (str,), "ok": (bool,), "failed_step": (str, type(None)), "log_path": (str, type(None)),
-    "tail": (str,), "failure": (str,), "skipped": (str, type(None)), "durations": (dict,), "data": (dict,),
+    "tail": (str,), "failure": (str,), "check": (str,), "skipped": (str, type(None)), "durations": (dict,), "data": (dict,),
     "worker": (str,), "reused": (bool,),
 }
 

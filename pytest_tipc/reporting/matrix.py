@@ -118,6 +118,8 @@ def key_metrics(record: CellRecord) -> str:
     compared, failed = m.get("results_compared"), m.get("results_failed")
     if isinstance(compared, int) and isinstance(failed, int) and compared:
         parts.append(f"results {compared - failed}/{compared} ok")
+    elif str(m.get("results", "")).startswith("not compared"):  # no stored results found: said first
+        parts.insert(0, "results not compared")
     return ", ".join(parts)
 
 

@@ -19,7 +19,7 @@ import pytest
 from pytest_tipc.options import Settings
 from pytest_tipc.reporting.matrix import key_metrics, skip_cause
 from pytest_tipc.reporting.records import CellRecord, RecordCollector, move_to_report
-from pytest_tipc.verdicts.results.baselines import WORKEROUTPUT_KEY, update_queue
+from pytest_tipc.verdicts.results.baselines import WORKEROUTPUT_KEY, FileChange, update_queue
 
 WIDTH = 100
 FAILED = ("failed", "error", "xpassed")
@@ -102,7 +102,7 @@ class SummaryPlugin(_Channel):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.collector = RecordCollector()
-        self.written: list[str] = []
+        self.changes: list[FileChange] = []
         self.errors: list[str] = []
         self.config: pytest.Config | None = None
 
@@ -134,8 +134,10 @@ class SummaryPlugin(_Channel):
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         queue = update_queue(session.config)
         if len(queue):
-            self.written = [str(p) for p in queue.flush()]
-            self.errors = [str(e) for e in queue.errors]
+            queue.flush()
+            self.changes, self.errors = list(queue.changes), [str(e) for e in queue.errors]
+            if any(change.conflicts for change in self.changes) and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the next plain run would fail
         if self.settings.report is not None:
             from pytest_tipc.reporting.report import write_report
 
@@ -147,8 +149,14 @@ class SummaryPlugin(_Channel):
         config = terminalreporter.config
         if records:
             terminal_summary(terminalreporter, records, config.invocation_params.dir, config.rootpath)
-        for path in self.written:
-            terminalreporter.write_line(f"tipc: rewrote stored results {path}")
+        for change in self.changes:  # a line per file: added N, changed N, kept N
+            shown = shown_path(str(change.path), config.invocation_params.dir, config.rootpath)
+            terminalreporter.write_line(f"tipc: stored results {shown}: {change.summary()}")
+            for conflict in change.conflicts:
+                terminalreporter.write_line(f"tipc: cells disagree in {shown}: {conflict}", red=True)
+        if any(change.conflicts for change in self.changes):
+            terminalreporter.write_line("tipc: the file keeps the smallest node id's value; the next plain run fails "
+                                        "the cells that disagree with it", red=True)
         for error in self.errors:
             terminalreporter.write_line(f"tipc: could not rewrite stored results: {error}", red=True)
         if self.settings.report is not None:

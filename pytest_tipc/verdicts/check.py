@@ -13,6 +13,7 @@ import os
 import shlex
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,8 @@ from pytest_tipc.reporting.records import junit_properties, metrics_property
 
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem
-    from pytest_tipc.execution.engine import CellOutcome
+    from pytest_tipc.execution.engine import CellOutcome, ProducerChecks
+    from pytest_tipc.execution.runner import StepResult
 
 # Stored results describe the shipped pretrained model, so only the modes that infer with it
 # (no training) are compared with them, as upstream's compare_results.py is used.
@@ -119,14 +121,12 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
         _fail(item, metrics, outcome.failure or "the cell failed")
 
     problems: list[str] = []
-    train = next((r for r in outcome.results if r.kind == "train"), None)
-    if cell.kind == "train" and train is not None:
-        from pytest_tipc.verdicts.trainlog import check_train_log
-
-        summary = check_train_log(train.log_path, display_path=shown_path(train.log_path, root))
-        metrics.update(summary.metrics())
-        if settings.check_train_log and not summary.ok:
-            problems.append(summary.failure_message())
+    if cell.role == "train":  # what its producer checked (once, for this item and its dependents)
+        checked = outcome.checked if outcome.checked is not None else producer_checks(settings)(
+            plan, cell, outcome.results)
+        metrics.update(checked.get("metrics", {}))
+        if checked.get("check"):
+            problems.append(str(checked.get("message", "")))
     infer = next((r for r in outcome.results if r.kind == "infer"), None)
     if cell.kind in ("infer", "ptq") and infer is not None:  # a ptq cell is an int8 inference (issue 11)
         from pytest_tipc.verdicts.autolog_parse import parse_autolog_file, perf_metrics
@@ -147,18 +147,27 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
             )
 
             precision = cell.field_map.get("precision", "fp32") or "fp32"
+            pattern = dict(settings.results_map).get(plan.model_name, settings.results_pattern or "")
             verdict = check_results(
                 log_path=infer.log_path, results_dir=root / RESULTS_SUBDIR, model=plan.model_name,
                 precision=precision, tolerance=tolerance_for(precision, settings.tolerances),
                 update=update_mode(settings.update, settings.update_all), owner=item.nodeid, root=root,
-                pattern=settings.results_pattern.replace("{model}", plan.model_name) if settings.results_pattern
-                else None)
-            update_queue(item.config).add(verdict.update)
+                pattern=pattern.replace("{model}", plan.model_name) or None, **_run_images(infer, root))
+            disagree = update_queue(item.config).add(verdict.update)
+            if disagree and verdict.results_path is not None:
+                problems.append(_disagreement(verdict.results_path, root, precision, disagree))
             metrics.update(verdict.metrics())
             if verdict.not_applicable:
                 _not_applicable(item, verdict.not_applicable)
+            elif verdict.not_compared:
+                # JUnit tipc_results, the summary and the report (key_metrics) say so, and a warning
+                metrics["results"] = f"not compared: {verdict.not_compared}"
+                item.add_report_section("call", "tipc stored results", metrics["results"])
+                warnings.warn(ResultsNotCompared(verdict.not_compared), stacklevel=1)
             elif not verdict.passed:
                 problems.append(verdict.message)
+            elif verdict.note:
+                item.add_report_section("call", "tipc stored results", verdict.note)
     if cell.kind == "onnx" or any(r.kind == "convert" for r in outcome.results):  # paddle2onnx: verdicts/onnx.py
         from pytest_tipc.verdicts.onnx import cell_verdict as onnx_verdict
         from pytest_tipc.verdicts.results.compare import tolerance_for
@@ -185,6 +194,59 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
     _publish(item, metrics)
     if problems:
         pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+def producer_checks(settings: Settings) -> ProducerChecks:
+    """The verdicts of a train/model cell beyond its steps' exit codes and artifacts, for the
+    engine to run when the cell's steps pass, whichever item runs them first: the training log
+    (``tipc_check_train_log``). The result goes into the train-once state, so a failed check fails
+    every dependent (infer items, pact/fpgm training) with the check's name, as a failed step does.
+    The checks of the other kinds (inference evidence, stored results, ONNX, speed) belong to cells
+    that no other cell needs."""
+
+    def checks(plan: Plan, cell: Cell, results: list[StepResult]) -> dict[str, Any]:
+        train = next((r for r in results if r.kind == "train"), None)
+        if cell.kind != "train" or train is None:
+            return {"check": "", "message": "", "metrics": {}}
+        from pytest_tipc.verdicts.trainlog import check_train_log
+
+        summary = check_train_log(train.log_path, display_path=shown_path(train.log_path, Path(plan.root)))
+        failed = settings.check_train_log and not summary.ok
+        return {"check": "training log" if failed else "", "message": summary.failure_message() if failed else "",
+                "metrics": summary.metrics()}
+
+    return checks
+
+
+def _run_images(infer: StepResult, root: Path) -> dict[str, Any]:
+    """``inputs``/``inputs_from`` for :func:`~pytest_tipc.verdicts.results.compare.check_results`:
+    the names of the images the inference step was given (its image file, or the files of its image
+    dir), or nothing when they are not known."""
+    from pytest_tipc.verdicts.onnx import image_input
+
+    given = image_input([infer])
+    path = Path(given)
+    if not given or not (path.is_dir() or path.is_file()):
+        return {}
+    names = {p.name for p in path.iterdir() if p.is_file()} if path.is_dir() else {path.name}
+    return {"inputs": names, "inputs_from": shown_path(path, root)}
+
+
+def _disagreement(path: Path, root: Path, precision: str, disagree: list[str]) -> str:
+    """The failure of a cell whose update disagrees with another cell's for the same results file."""
+    lines = [f"cells disagree on {len(disagree)} entr{'y' if len(disagree) == 1 else 'ies'} of "
+             f"{shown_path(path, root)} beyond the {precision} tolerance; the file holds one value per entry, so the "
+             "next plain run would fail the cell whose value is not written (the smallest node id's is):",
+             *(f"  {line}" for line in disagree[:10])]
+    if len(disagree) > 10:
+        lines.append(f"  ... and {len(disagree) - 10} more")
+    lines.append("Fix: find why the output depends on the cell (batch size, mkldnn, threads), or update from one "
+                 "cell (-k) and set --tipc-tolerance to what the cells differ by.")
+    return "\n".join(lines)
+
+
+class ResultsNotCompared(UserWarning):
+    """A whole_infer cell that found no stored results to compare its output with."""
 
 
 def _not_applicable(item: TipcItem, reason: str) -> None:

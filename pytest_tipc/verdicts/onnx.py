@@ -76,7 +76,8 @@ def conversion_of(results: Sequence[StepResult]) -> StepResult | None:
     return next((r for r in results if is_conversion(r)), None)
 
 
-def _images(results: Sequence[StepResult]) -> str:
+def image_input(results: Sequence[StepResult]) -> str:
+    """The image file or directory the first inference step of ``results`` was given ("" if none)."""
     for result in results:
         if is_conversion(result):
             continue
@@ -240,7 +241,7 @@ def cell_verdict(plan: Plan, cell: Cell, results: Sequence[StepResult], *, preci
     planned = next((s for s in cell.steps if s.kind == "infer"), None)
     image = planned.meta_map.get("image", "") if planned is not None else ""
     cwd = infer.cwd if infer is not None else root
-    images = str(cwd / image) if image and image != "null" else (_images(results) or "")
+    images = str(cwd / image) if image and image != "null" else (image_input(results) or "")
     out_dir = infer.log_path.parent if infer is not None else root
     return check_runtimes(converted, images=images, python=python or _python(results), out_dir=out_dir,
                           precision=precision, tolerance=tolerance, root=root)

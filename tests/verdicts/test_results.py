@@ -305,7 +305,7 @@ class TestUpdates:
                         update="failing")
         assert verdict.message.endswith(
             "will be rewritten at the end of the session; rerun without it to check. 1 entry is missing from the "
-            "log and kept; --tipc-update-all drops them.")
+            "log and kept.")
         assert verdict.update is not None and [e[0] for e in verdict.update["entries"]] == [
             "ILSVRC2012_val_00000002.JPEG"]
 
@@ -315,9 +315,9 @@ class TestUpdates:
                + cls_line("ILSVRC2012_val_00000003.JPEG", (0.7, 0.1), (230, 231), ("sheepdog", "collie")))
         verdict = check(repo, log, update="all")
         assert verdict.passed
-        assert verdict.message.endswith("--tipc-update-all: test_tipc/results/python_mv3_results_fp32.txt is "
-                                        "rewritten from test_tipc/output/python_infer_cpu_fp32_bs1.log at the end "
-                                        "of the session.")
+        assert verdict.message.endswith("--tipc-update-all: the entries of test_tipc/results/python_mv3_results_fp32"
+                                        ".txt found in test_tipc/output/python_infer_cpu_fp32_bs1.log are rewritten at "
+                                        "the end of the session; the others are kept.")
         assert verdict.message.startswith("stored results differ for 2 of 2 images")  # still shown
         UpdateQueue().flush()  # an empty queue writes nothing
         queue = UpdateQueue()
@@ -325,16 +325,19 @@ class TestUpdates:
         queue.flush()
         lines = gt.read_text().splitlines()
         assert [line.split("\t")[0] for line in lines] == [
-            "./demo/ILSVRC2012_val_00000002.JPEG", "ILSVRC2012_val_00000003.JPEG"]  # 1 is dropped, 3 is new
-        assert check(repo, log).passed
+            "./demo/ILSVRC2012_val_00000001.JPEG", "./demo/ILSVRC2012_val_00000002.JPEG",
+            "ILSVRC2012_val_00000003.JPEG"]  # 1 is kept (not produced, never deleted), 3 is new
+        assert queue.changes[0].summary() == "added 1, changed 1, kept 1 (1 not produced by this run)"
+        after = check(repo, log).comparison
+        assert after is not None and [row.key for row in after.failures] == ["ILSVRC2012_val_00000001.JPEG"]
 
     def test_update_all_on_a_passing_file_rewrites_it(self, repo: Path) -> None:
         put(repo / "test_tipc/results/python_ppocr_det_results_fp32.txt", OCR_GT)
         verdict = check(repo, OCR_LOG, model="ppocr_det", update="all")
         assert verdict.passed and verdict.update is not None and verdict.update["mode"] == "replace"
-        assert verdict.message == ("--tipc-update-all: test_tipc/results/python_ppocr_det_results_fp32.txt is "
-                                   "rewritten from test_tipc/output/python_infer_cpu_fp32_bs1.log at the end of "
-                                   "the session.")
+        assert verdict.message == ("--tipc-update-all: the entries of test_tipc/results/python_ppocr_det_results_"
+                                   "fp32.txt found in test_tipc/output/python_infer_cpu_fp32_bs1.log are rewritten at "
+                                   "the end of the session; the others are kept.")
 
     def test_update_all_fixes_a_malformed_file(self, repo: Path) -> None:
         gt = put(repo / "test_tipc/results/python_ppocr_det_results_fp32.txt", "broken line without tab\n")
@@ -344,6 +347,9 @@ class TestUpdates:
         queue.add(verdict.update)
         queue.flush()
         assert load_results(gt).entries.keys() == {"00008790.jpg", "00018069.jpg", "img_10.jpg"}
+        aside = gt.with_name(gt.name + ".before-update")  # the unreadable old text is moved aside, not lost
+        assert aside.read_text() == "broken line without tab\n"
+        assert queue.changes[0].summary() == "added 3, changed 0, kept 0; its unreadable old text is in " + aside.name
 
     @pytest.mark.parametrize("update", ["failing", "all"])
     def test_missing_file_is_created(self, repo: Path, update: str) -> None:

@@ -30,13 +30,15 @@ Failures, never exceptions
 
 Updates
     ``--tipc-update`` (``update="failing"``) asks to rewrite the failing entries and fails;
-    ``--tipc-update-all`` (``update="all"``) asks to rewrite every entry and passes. The request
-    is in ``ResultsVerdict.update``; put it in the session's :class:`UpdateQueue`.
+    ``--tipc-update-all`` (``update="all"``) asks to rewrite every entry the log holds and passes;
+    neither drops an entry the log does not hold. The request is in ``ResultsVerdict.update``; put
+    it in the session's :class:`UpdateQueue`, whose ``add`` says which entries another cell gave
+    another value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +57,7 @@ from pytest_tipc.verdicts.results.files import (
     PRECISIONS,
     Form,
     Found,
+    Located,
     ResultsFileError,
     StoredResults,
     expected_results_path,
@@ -62,6 +65,7 @@ from pytest_tipc.verdicts.results.files import (
     find_results,
     is_scalar,
     load_results,
+    locate_results,
     model_results_files,
     parse_results_text,
     precision_of,
@@ -183,25 +187,33 @@ class ResultsVerdict:
     results_path: Path | None = None
     update: UpdateRequest | None = None
     not_applicable: str = ""  # why the stored results cannot be compared with this step's output
+    not_compared: str = ""  # no stored results were found: what was tried, and how to point to them
+    unseen: int = 0  # stored images neither in the log nor among the run's input images: not compared
+    note: str = ""  # says so, for the item's report section
 
     def metrics(self) -> dict[str, float | int | str | None]:
         if not self.configured:
             return {}
         rows = self.comparison.rows if self.comparison else []
         diffs = [r.max_abs_diff for r in rows if r.max_abs_diff is not None]
-        return {"results_file": str(self.results_path) if self.results_path else None,
-                "results_compared": len(rows), "results_failed": sum(1 for r in rows if not r.ok),
-                "results_max_abs_diff": max(diffs) if diffs else None}
+        metrics: dict[str, float | int | str | None] = {
+            "results_file": str(self.results_path) if self.results_path else None,
+            "results_compared": len(rows), "results_failed": sum(1 for r in rows if not r.ok),
+            "results_max_abs_diff": max(diffs) if diffs else None}
+        return {**metrics, "results_unseen": self.unseen} if self.unseen else metrics
 
 
 def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, precision: str,
                   tolerance: Tolerance | None = None, update: UpdateMode = "none", owner: str = "",
                   kind: str = "python", pattern: str | None = None, root: str | Path | None = None,
-                  ) -> ResultsVerdict:
+                  inputs: Collection[str] | None = None, inputs_from: str = "") -> ResultsVerdict:
     """Compare one inference log with its stored results; never raises for bad inputs.
 
     ``owner`` is the item's nodeid (it orders competing updates); ``root`` makes paths in
-    messages relative (the rootdir); ``pattern`` see :func:`select_results_file`.
+    messages relative (the rootdir); ``pattern`` see :func:`locate_results`. ``inputs`` are the
+    names of the images the run was given (from ``inputs_from``, its image dir), when known: a
+    stored image that is neither in the log nor among them was not this run's to infer (a lite
+    image set, 3 of PaddleOCR's 49), so it is not compared (``unseen``) rather than "missing".
     """
     tol = tolerance or tolerance_for(precision)
     base = Path(root) if root is not None else None
@@ -214,9 +226,10 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
         return ResultsVerdict(False, f"inference log {log_shown} cannot be read ({exc}); no stored-results "
                                      "comparison was possible. Fix: look at the inference step's failure first.")
     log_text = log_path  # streamed wherever it is read (files.log_lines)
-    path = select_results_file(results_dir, model, precision, kind, pattern)
+    located = locate_results(results_dir, model, precision, kind, pattern)
+    path = located.path
     if path is None:
-        return _missing_file(log_text, log_shown, results_dir, model, precision, kind, update, owner, base)
+        return _missing_file(log_text, log_shown, results_dir, model, precision, kind, update, owner, base, located)
     shown = shown_path(path, base)
     try:
         stored = load_results(path)
@@ -238,7 +251,14 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
         return ResultsVerdict(True, configured=False, results_path=path, not_applicable=(
             f"{shown} holds evaluation metrics ({names}) that the inference step never prints; "
             "they describe the eval step, not this inference, so nothing is compared"))
-    comparison = compare(stored, find_results(log_text, stored, keys), precision, tol, log_shown, keys)
+    found = find_results(log_text, stored, keys)
+    unseen = [k for k in keys if found[k].missing and k not in inputs] if inputs is not None else []
+    note = (f"{len(unseen)} of the {len(keys)} stored images of {shown} are neither in {log_shown} nor among this "
+            f"run's images ({inputs_from}): not compared") if unseen else ""
+    keys = [k for k in keys if k not in unseen]
+    if not keys:
+        return ResultsVerdict(True, configured=False, results_path=path, not_compared=note, unseen=len(unseen))
+    comparison = compare(stored, found, precision, tol, log_shown, keys)
     intro = (f"stored results differ for {len(comparison.failures)} of {len(comparison.rows)} "
              f"{'images' if stored.form == 'image' else 'metrics'}\n"
              f"  log:     {log_shown}\n  results: {shown} ({precision}: {tol})\n\n")
@@ -249,12 +269,13 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
             extra = extract_image_results(log_text)
             entries += [[k, k, f.text] for k, f in extra.items() if k not in known and k not in stored.entries]
         request = UpdateRequest(path=str(path), form=stored.form, mode="replace", owner=owner, entries=entries)
-        note = f"--tipc-update-all: {shown} is rewritten from {log_shown} at the end of the session."
+        note = (f"--tipc-update-all: the entries of {shown} found in {log_shown} are rewritten at the end of the "
+                "session; the others are kept.")
         if not comparison.ok:
             note = intro + comparison.table() + "\n\n" + note
         return ResultsVerdict(True, note, comparison=comparison, results_path=path, update=request)
     if comparison.ok:
-        return ResultsVerdict(True, comparison=comparison, results_path=path)
+        return ResultsVerdict(True, comparison=comparison, results_path=path, unseen=len(unseen), note=note)
     message = intro + comparison.table() + "\n\n"
     request = None
     if update == "failing":
@@ -265,8 +286,7 @@ def check_results(*, log_path: str | Path, results_dir: str | Path, model: str, 
         message += (f"--tipc-update: {len(fixable)} failing entr{'y' if len(fixable) == 1 else 'ies'} of {shown} "
                     "will be rewritten at the end of the session; rerun without it to check.")
         if unfixable:
-            message += (f" {unfixable} entr{'y is' if unfixable == 1 else 'ies are'} missing from the log and "
-                        "kept; --tipc-update-all drops them.")
+            message += f" {unfixable} entr{'y is' if unfixable == 1 else 'ies are'} missing from the log and kept."
     else:
         message += UPDATE_HINT
     return ResultsVerdict(False, message, comparison=comparison, results_path=path, update=request)
@@ -281,20 +301,24 @@ def _request_from_log(log_text: str | Path, path: Path, form: str, owner: str) -
 
 
 def _missing_file(log_text: str | Path, log_shown: str, results_dir: str | Path, model: str, precision: str,
-                  kind: str, update: UpdateMode, owner: str, base: Path | None) -> ResultsVerdict:
+                  kind: str, update: UpdateMode, owner: str, base: Path | None, located: Located) -> ResultsVerdict:
     target = expected_results_path(results_dir, model, precision, kind)
     shown = shown_path(target, base)
-    others = model_results_files(results_dir, model, kind)
+    others = located.others
+    not_compared = (f"no stored results for {model} in {shown_path(Path(results_dir), base)}/ (tried "
+                    f"{', '.join(located.tried)}), so nothing was compared. Fix: name its file in the ini option "
+                    f"tipc_results_map (`{model} = python_<name>_results_*.txt`), or create "
+                    f"{target.name} with --tipc-update-all")
     if update == "none":
         if not others:
-            return ResultsVerdict(True, configured=False)
+            return ResultsVerdict(True, configured=False, not_compared=not_compared)
         names = ", ".join(shown_path(p, base) for p in others)
         return ResultsVerdict(False, f"no stored {precision} results for {model}: expected {shown} "
                                      f"(found {names}).\nTo create it from {log_shown}: rerun with --tipc-update "
                                      "(the item fails once) or --tipc-update-all (it passes).", results_path=target)
     request = _request_from_log(log_text, target, "image", owner)
-    if request is None and not others:
-        return ResultsVerdict(True, configured=False)  # nothing stored, nothing to store: not configured
+    if request is None and not others:  # nothing stored, nothing to store: not configured
+        return ResultsVerdict(True, configured=False, not_compared=not_compared)
     if request is None:
         return ResultsVerdict(False, f"no stored {precision} results for {model} ({shown} does not exist), and "
                                      f"{log_shown} has no `<image>\\t<json>` result line to create it from. "
