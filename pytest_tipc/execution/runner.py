@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pytest_tipc import _fs
-from pytest_tipc.execution import artifacts, leftovers, proctree
+from pytest_tipc.execution import artifacts, leftovers, proctree, workarounds
 from pytest_tipc.execution.artifacts import choose_paths, missing
 from pytest_tipc.execution.interpreter import is_python_name, resolve
 from pytest_tipc.model.cells import Expect, Step
@@ -76,7 +76,7 @@ class StepResult:
 
         python = self.argv[0] if self.argv else ""
         if self.elsewhere:
-            cause = causes.misplaced_artifact(*self.elsewhere[0], python=python)
+            cause = causes.misplaced_artifact(*self.elsewhere[0], python=python, command=shlex.join(self.argv))
             if cause is not None:
                 return cause.cause, cause
         return causes.reason(Path(self.log_path), python=python)
@@ -233,6 +233,10 @@ def command_for(step: Step, root: Path, *, log_path: Path | None = None, argv: t
             shimmed = pythonpath_for(words[0], child_env)
             if shimmed is not None:
                 child_env["PYTHONPATH"] = shimmed
+            patched = workarounds.pythonpath_for(dict(changes), child_env)
+            if patched is not None:  # --tipc-workaround: in the rerun command too
+                child_env["PYTHONPATH"] = patched
+                changes = merge_env(changes, [("PYTHONPATH", patched)])
     log = log_path if log_path is not None else root / (step.log or f"tipc_{step.kind}.log")
     return Command(step.kind, words, cwd, changes, log, notes, child_env, label)
 
