@@ -344,7 +344,7 @@ class Engine:
                 if leased else None
             result = nodes.run_nodes(step, root, port=free_port(s.worker_id), node_devices=node_devices,
                                      log_path=log_path, timeout=timeout, stream=s.stream, python=s.python,
-                                     kill_grace=s.kill_grace)
+                                     kill_grace=s.kill_grace, env=workarounds.step_env(s.workarounds))
             ran = list(result.nodes)
         else:
             result = run_step(step, root, log_path=log_path, timeout=timeout, stream=s.stream, python=s.python,

@@ -166,8 +166,8 @@ def entry(records: Sequence[CellRecord], base: Path | None) -> Entry | None:
     passed = [r for r in records if r["outcome"] in ("passed", "xfailed")]
     if failed:
         shown, status = failed[0], "failed"
-    elif passed:
-        shown, status = passed[0], "supported"
+    elif passed:  # the evidence of a pass that needed a workaround, if one did
+        shown, status = next((r for r in passed if workaround_mark(r)), passed[0]), "supported"
     else:
         shown, status = records[0], "skipped"
     reason = skip_cause(shown["reason"]) if status == "skipped" else (shown["reason"] if status == "failed" else "")

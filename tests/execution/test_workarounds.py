@@ -251,7 +251,7 @@ def test_a_cell_that_passes_only_with_a_workaround_is_never_a_plain_pass(
     assert "known cause (paddle-75496)" in out and "fix: run with --tipc-workaround memory-optim" in out
 
     result = tiny_repo.run(repo, cfg, "--tipc-workaround", "memory-optim", "--junitxml", "junit.xml",
-                           "--tipc-report", "report.md")
+                           "--tipc-report", "report.html")
     result.assert_outcomes(passed=2)
     mark = "passed with workaround memory-optim, Paddle#75496 (step infer)"
     assert mark in result.stdout.str()  # the terminal summary
@@ -263,5 +263,24 @@ def test_a_cell_that_passes_only_with_a_workaround_is_never_a_plain_pass(
     report = (repo.path / "report.md").read_text()
     assert "[supported with workaround](" in report and mark in report
     assert mark in (repo.path / "report.cells.md").read_text()
+    assert ">supported with workaround</span>" in (repo.path / "report.html").read_text()
+    assert "memory-optim, Paddle#75496 (step infer)" in (repo.path / "report.json").read_text()
     train_line = next(line for line in result.stdout.str().splitlines() if "train[" in line and "passed" in line)
     assert "workaround" not in train_line  # only the cell whose step needed it is marked
+
+
+def test_a_matrix_entry_with_a_workaround_says_so_and_links_that_cell() -> None:
+    from pytest_tipc.reporting.matrix import entry
+    from pytest_tipc.reporting.records import make_record
+
+    plain = make_record(config="c.txt", model="m", mode="lite_train_lite_infer", kind="infer", key="cpu-bs1",
+                        nodeid="c.txt::infer[cpu-bs1]", outcome="passed")
+    patched = make_record(config="c.txt", model="m", mode="lite_train_lite_infer", kind="infer", key="cpu-mkldnn-bs1",
+                          nodeid="c.txt::infer[cpu-mkldnn-bs1]", outcome="passed",
+                          metrics={"workarounds": "onednn-pir, Paddle#77340 (step infer)"})
+    shown = entry([plain, patched], None)
+    assert shown is not None and shown.status == "supported" and shown.label == "supported with workaround"
+    assert shown.nodeid == patched["nodeid"]
+    assert shown.reason == "passed with workaround onednn-pir, Paddle#77340 (step infer)"
+    only_plain = entry([plain], None)
+    assert only_plain is not None and only_plain.label == "supported" and not only_plain.reason
