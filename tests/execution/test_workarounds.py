@@ -200,6 +200,11 @@ def test_an_unknown_workaround_is_a_usage_error_naming_the_known_ones(repo: pyte
     assert "unknown workaround 'memopt'" in err
     assert all(name in err for name in ("paddle3", "memory-optim", "onednn-pir", "pdmodel-json", "Paddle#75496"))
 
+    repo.makeini("[pytest]\ntipc_workarounds = paddle3 onednn\n")
+    from_ini = tiny_repo.run(repo, config(repo))
+    assert from_ini.ret == pytest.ExitCode.USAGE_ERROR
+    assert "ini option tipc_workarounds in" in from_ini.stderr.str() and "unknown workaround 'onednn'" in from_ini.stderr.str()
+
 
 ENV_PROBE = """
 import json, os, sys
