@@ -180,6 +180,23 @@ def test_a_pdmodel_path_fails_without_the_workaround_and_loads_the_json_with_it(
     assert not (exported / "inference.pdmodel").exists()  # nothing written: the path is redirected
 
 
+@needs_paddle
+def test_pdmodel_json_answers_only_for_a_missing_pdmodel_with_a_json_beside_it(exported: Path) -> None:
+    probe = f"""
+import os, pathlib
+import paddle.inference
+model = pathlib.Path({str(exported)!r})
+read, _ = os.pipe()
+print([os.path.exists(model / "inference.pdmodel"), os.path.isfile(str(model / "inference.pdmodel")),
+       os.path.exists(model / "other.pdmodel"), os.path.isfile(model / "inference.json"), os.path.isfile(read),
+       os.path.exists(model / "inference.pdiparams")])
+"""
+    proc = run_python(probe, names="pdmodel-json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[True, True, False, True, False, True]"
+    assert proc.stderr.count("[pytest-tipc workaround] pdmodel-json: reported") == 1  # said once
+
+
 # -- the shim: lazy, chained, nothing when off --------------------------------------------------------
 
 def test_the_shim_imports_no_paddle_and_runs_the_sitecustomize_it_hides(tmp_path: Path) -> None:

@@ -77,18 +77,22 @@ _isfile = os.path.isfile
 
 
 def _patch_os_path() -> None:
+    def beside(path: Any) -> str | None:  # str and PathLike paths only (never a file descriptor)
+        return _json_beside(os.fspath(path) if isinstance(path, os.PathLike) else path)
+
     def exists(path: Any) -> bool:
         if _exists(path):
             return True
-        path_str = os.fspath(path) if isinstance(path, os.PathLike) else path
-        found = _json_beside(path_str)
-        if found is None:
-            return False
-        say("pdmodel-json", f"reported {path_str} as present: {found} is beside it (Paddle 3 exports .json)")
-        return True
+        found = beside(path)
+        if found is not None:
+            say("pdmodel-json", f"reported {os.fspath(path)} as present: {found} is beside it (Paddle 3 exports .json)")
+        return found is not None
 
     def isfile(path: Any) -> bool:
-        return _isfile(path) or (exists(path) and _isfile(_json_beside(os.fspath(path)) or ""))
+        if _isfile(path):
+            return True
+        found = beside(path)
+        return found is not None and _isfile(found) and exists(path)
 
     os.path.exists = exists
     os.path.isfile = isfile
