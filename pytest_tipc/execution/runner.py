@@ -79,7 +79,12 @@ class StepResult:
             cause = causes.misplaced_artifact(*self.elsewhere[0], python=python, command=shlex.join(self.argv))
             if cause is not None:
                 return cause.cause, cause
-        return causes.reason(Path(self.log_path), python=python)
+        return causes.reason(Path(self.log_path), python=python, workarounds=self.workarounds)
+
+    @property
+    def workarounds(self) -> tuple[str, ...]:
+        """The ``--tipc-workaround`` names the step ran with."""
+        return tuple(name for name in (dict(self.env).get(workarounds.ENV) or "").split(",") if name)
 
     def headline(self) -> str:
         """One line: the step, what went wrong, and why (the known cause or the first error line)."""

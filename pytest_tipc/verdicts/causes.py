@@ -17,7 +17,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,15 @@ class Cause:
     line: str = ""
     lineno: int = 0
     tail: bool = True
+
+    def despite(self, workarounds: Iterable[str]) -> Cause:
+        """This cause; when its fix offers a ``--tipc-workaround`` the step already had, the fix says so."""
+        on = [name for name in workarounds if f"--tipc-workaround {name}" in self.fix]
+        if not on:
+            return self
+        return replace(self, fix=f"--tipc-workaround {', '.join(on)} was on for this step and did not get past it "
+                                 "(the deploy code reaches Paddle in a way it does not patch: see the README's Paddle 3 "
+                                 f"workarounds), so fix the deploy code; the fix without it: {self.fix}")
 
     def block(self) -> str:
         """The lines that go first in a failure message."""
@@ -230,10 +239,12 @@ def first_error_line(source: str | Path) -> tuple[int, str] | None:
     return None
 
 
-def reason(log: str | Path, *, python: str = "") -> tuple[str, Cause | None]:
-    """The one-line "why" of a failed step: the known cause, else the first error line, else ``""``."""
+def reason(log: str | Path, *, python: str = "", workarounds: Iterable[str] = ()) -> tuple[str, Cause | None]:
+    """The one-line "why" of a failed step: the known cause, else the first error line, else ``""``;
+    ``workarounds``: the ones the step ran with (:meth:`Cause.despite`)."""
     cause = explain(log, python=python)
     if cause is not None:
+        cause = cause.despite(workarounds)
         return cause.cause, cause
     found = first_error_line(log)
     return (f"{found[1]} (log line {found[0]})" if found else ""), None

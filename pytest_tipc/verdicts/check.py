@@ -199,7 +199,7 @@ def _no_output(result: Any, root: Path) -> str:
     from pytest_tipc.verdicts import causes
 
     log = Path(result.log_path)
-    why, cause = causes.reason(log, python=result.argv[0] if result.argv else "")
+    why, cause = causes.reason(log, python=result.argv[0] if result.argv else "", workarounds=result.workarounds)
     head = f"step {result.kind} exited 0 but produced no inference output"
     lines = [f"{head}: {why}" if why else f"{head} (no result line, no AutoLog block, no saved file)"]
     if cause is not None:

@@ -291,6 +291,17 @@ def test_a_cell_that_passes_only_with_a_workaround_is_never_a_plain_pass(
     assert "workaround" not in train_line  # only the cell whose step needed it is marked
 
 
+@pytest.mark.parametrize("exit_code", [1, 0])  # 0: PaddleSeg's infer.py logs the error and exits 0
+def test_a_cause_whose_workaround_was_on_does_not_offer_it_again(repo: pytest.Pytester, exit_code: int) -> None:
+    (repo.path / "seg_infer.py").write_text(
+        f"import sys\nprint('[ERROR] Not find predictor_id 0 and pass_name memory_optimize_pass')\nsys.exit({exit_code})\n")
+    result = tiny_repo.run(repo, config(repo, {40: "inference:seg_infer.py"}), "--tipc-workaround", "memory-optim")
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert "known cause (paddle-75496)" in out
+    assert "fix: --tipc-workaround memory-optim was on for this step and did not get past it" in out
+
+
 def test_a_matrix_entry_with_a_workaround_says_so_and_links_that_cell() -> None:
     from pytest_tipc.reporting.matrix import entry
     from pytest_tipc.reporting.records import make_record
