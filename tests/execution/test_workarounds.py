@@ -291,6 +291,19 @@ def test_a_cell_that_passes_only_with_a_workaround_is_never_a_plain_pass(
     assert "workaround" not in train_line  # only the cell whose step needed it is marked
 
 
+@needs_paddle
+def test_the_marks_travel_from_xdist_workers(repo: pytest.Pytester, exported: Path) -> None:
+    pytest.importorskip("xdist")
+    (repo.path / "deploy.py").write_text(memory_optim_step(exported))
+    cfg = config(repo, {40: "inference:deploy.py", 44: "--batch-size:1|2"})
+    result = tiny_repo.run(repo, cfg, "--tipc-workaround", "memory-optim", "--junitxml", "junit.xml", "-n", "2",
+                           "-p", "xdist", subprocess=True)
+    result.assert_outcomes(passed=3)
+    assert result.stdout.str().count("passed with workaround memory-optim, Paddle#75496 (step infer)") == 2
+    junit = (repo.path / "junit.xml").read_text()
+    assert junit.count('<property name="tipc_workarounds" value="memory-optim, Paddle#75496 (step infer)"') == 2
+
+
 @pytest.mark.parametrize("exit_code", [1, 0])  # 0: PaddleSeg's infer.py logs the error and exits 0
 def test_a_cause_whose_workaround_was_on_does_not_offer_it_again(repo: pytest.Pytester, exit_code: int) -> None:
     (repo.path / "seg_infer.py").write_text(
