@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pytest_tipc.collection.inputs import read_config, rejected_error, special, split_special
+from pytest_tipc.execution.workarounds import normalise, parse_name
 from pytest_tipc.model.config import MODES, TRAIN_MODES
 from pytest_tipc.planning.dialects import BUILTIN, dialect_names
 from pytest_tipc.planning.suites import SUITES
@@ -152,6 +153,8 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--tipc-prepare", dest="tipc_prepare_policy", choices=PREPARE_POLICIES, default=None,
                     help="data preparation: auto (default: once per config and mode, until what it made is "
                          "gone), always (every session), never.")
+    group.addoption("--tipc-workaround", dest="tipc_workarounds", type=parse_name, action="append", default=[],
+                    metavar="NAME", help="Paddle 3 workaround (repeatable): memory-optim, onednn-pir, pdmodel-json, paddle3.")
     group.addoption("--tipc-keep-going", dest="tipc_keep_going", action="store_true", default=None,
                     help="run a cell's remaining steps after a failed one, as the harness does (default: stop).")
 
@@ -185,6 +188,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("tipc_results_map", type="linelist", default=[],
                   help="per model, the glob (relative to test_tipc/results) of its stored-results files: "
                        "lines `model = glob`, e.g. `ch_ppocr_mobile_v2.0_det = python_ppocr_det_mobile_results_*.txt`.")
+    parser.addini("tipc_workarounds", type="args", default=[], help="Paddle 3 workarounds (see --tipc-workaround).")
     parser.addini("tipc_known_causes", type="linelist", default=[],
                   help="JSON files of failure signatures (pattern, cause, fix, link), tried before the built-in ones.")
 
@@ -224,6 +228,7 @@ class Settings:
     results_pattern: str | None = None
     results_map: tuple[tuple[str, str], ...] = ()  # (model, glob) from tipc_results_map
     known_causes: tuple[Path, ...] = ()
+    workarounds: tuple[str, ...] = ()  # execution/workarounds.py: opt-in Paddle 3 workarounds
 
     @property
     def plan_mode(self) -> str:
@@ -336,6 +341,7 @@ def read_settings(config: pytest.Config) -> Settings:
         results_pattern=config.getini("tipc_results_pattern") or None,
         results_map=_results_map(config),
         known_causes=tuple(Path(ini_base, p) for p in config.getini("tipc_known_causes")),
+        workarounds=normalise([*_ini_parsed(config, "tipc_workarounds", parse_name), *opt.tipc_workarounds]),
     )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from pytest_tipc._fs import WriteError
-from pytest_tipc.execution import devices, nodes, proctree
+from pytest_tipc.execution import devices, nodes, proctree, workarounds
 from pytest_tipc.execution.interpreter import is_python_name, paddle_problem
 from pytest_tipc.execution.logs import append_status
 from pytest_tipc.execution.once import OnceState, run_once
@@ -71,6 +71,7 @@ class EngineSettings:
     keep_going: bool = False  # run a cell's remaining steps after a failed one (--tipc-keep-going)
     prepare_policy: str = "auto"  # --tipc-prepare: auto, always, never
     progress: StepBoard | None = None  # publishes the running step for the live status line
+    workarounds: tuple[str, ...] = ()  # --tipc-workaround (execution/workarounds.py)
 
     @classmethod
     def derived(cls, settings: Settings, *, state_dir: Path, cache_dir: Path | None, **session: Any) -> EngineSettings:
@@ -364,11 +365,11 @@ class Engine:
                 if leased else None
             result = nodes.run_nodes(step, root, port=free_port(s.worker_id), node_devices=node_devices,
                                      log_path=log_path, timeout=timeout, stream=s.stream, python=s.python,
-                                     kill_grace=s.kill_grace)
+                                     kill_grace=s.kill_grace, env=workarounds.step_env(s.workarounds))
             ran = list(result.nodes)
         else:
             result = run_step(step, root, log_path=log_path, timeout=timeout, stream=s.stream, python=s.python,
-                              kill_grace=s.kill_grace)
+                              kill_grace=s.kill_grace, env=workarounds.step_env(s.workarounds))
             ran = [result]
         return result, ran
 

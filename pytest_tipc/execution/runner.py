@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pytest_tipc import _fs
-from pytest_tipc.execution import artifacts, leftovers, proctree
+from pytest_tipc.execution import artifacts, leftovers, proctree, workarounds
 from pytest_tipc.execution.artifacts import choose_paths, missing
 from pytest_tipc.execution.interpreter import is_python_name, resolve
 from pytest_tipc.model.cells import Expect, Step
@@ -80,10 +80,15 @@ class StepResult:
 
         python = self.argv[0] if self.argv else ""
         if self.elsewhere:
-            cause = causes.misplaced_artifact(*self.elsewhere[0], python=python)
+            cause = causes.misplaced_artifact(*self.elsewhere[0], python=python, command=shlex.join(self.argv))
             if cause is not None:
                 return cause.cause, cause
-        return causes.reason(Path(self.log_path), python=python)
+        return causes.reason(Path(self.log_path), python=python, workarounds=self.workarounds)
+
+    @property
+    def workarounds(self) -> tuple[str, ...]:
+        """The ``--tipc-workaround`` names the step ran with."""
+        return tuple(name for name in (dict(self.env).get(workarounds.ENV) or "").split(",") if name)
 
     def headline(self) -> str:
         """One line: the step, what went wrong, and why (the known cause or the first error line)."""
@@ -240,6 +245,10 @@ def command_for(step: Step, root: Path, *, log_path: Path | None = None, argv: t
             shimmed = pythonpath_for(words[0], child_env)
             if shimmed is not None:
                 child_env["PYTHONPATH"] = shimmed
+            patched = workarounds.pythonpath_for(dict(changes), child_env)
+            if patched is not None:  # --tipc-workaround: in the rerun command too
+                child_env["PYTHONPATH"] = patched
+                changes = merge_env(changes, [("PYTHONPATH", patched)])
     log = log_path if log_path is not None else root / (step.log or f"tipc_{step.kind}.log")
     return Command(step.kind, words, cwd, changes, log, notes, child_env, label)
 

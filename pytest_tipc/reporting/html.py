@@ -36,7 +36,7 @@ def _e(text: object) -> str:
 
 def _mark(entry: Entry) -> str:
     title = f' title="{_e(short(entry.reason))}"' if entry.reason else ""
-    text = f'<span class="{entry.status}"{title}>{_e(entry.status)}</span>'
+    text = f'<span class="{entry.status}"{title}>{_e(entry.label)}</span>'
     return f'<a href="{_e(entry.link)}">{text}</a>' if entry.link else text
 
 

@@ -145,8 +145,20 @@ class Entry:
     status: str
     cells: int
     link: str = ""
-    reason: str = ""
+    reason: str = ""  # a supported entry's reason: the workaround it passed with (never a plain pass)
     nodeid: str = ""
+
+    @property
+    def label(self) -> str:
+        """The entry's text: ``supported with workaround`` when a cell passed only with one."""
+        return f"{self.status} with workaround" if self.status == "supported" and self.reason else self.status
+
+
+def workaround_mark(record: CellRecord) -> str:
+    """``passed with workaround memory-optim, Paddle#75496 (step infer)`` for a pass that needed
+    a ``--tipc-workaround`` (execution/workarounds.py), else ``""``."""
+    used = record["metrics"].get("workarounds")
+    return f"passed with workaround {used}" if used and record["outcome"] in ("passed", "xfailed") else ""
 
 
 def entry(records: Sequence[CellRecord], base: Path | None) -> Entry | None:
@@ -156,11 +168,13 @@ def entry(records: Sequence[CellRecord], base: Path | None) -> Entry | None:
     passed = [r for r in records if r["outcome"] in ("passed", "xfailed")]
     if failed:
         shown, status = failed[0], "failed"
-    elif passed:
-        shown, status = passed[0], "supported"
+    elif passed:  # the evidence of a pass that needed a workaround, if one did
+        shown, status = next((r for r in passed if workaround_mark(r)), passed[0]), "supported"
     else:
         shown, status = records[0], "skipped"
     reason = skip_cause(shown["reason"]) if status == "skipped" else (shown["reason"] if status == "failed" else "")
+    if status == "supported":
+        reason = "; ".join(dict.fromkeys(mark for mark in map(workaround_mark, passed) if mark))
     return Entry(status, len(records), link(shown["log"], base), reason, shown["nodeid"])
 
 

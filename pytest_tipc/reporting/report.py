@@ -26,6 +26,7 @@ from pytest_tipc.reporting.matrix import (
     key_metrics,
     link,
     skip_cause,
+    workaround_mark,
 )
 from pytest_tipc.reporting.records import CellRecord
 
@@ -58,7 +59,7 @@ class Notes:
 
     def mark(self, entry: Entry) -> str:
         """``[supported](log)``, ``[failed](log)²``, ``skipped¹``."""
-        text = f"[{entry.status}]({entry.link})" if entry.link else entry.status
+        text = f"[{entry.label}]({entry.link})" if entry.link else entry.label
         if entry.reason:
             number = self.texts.setdefault(short(entry.reason), len(self.texts) + 1)
             text += str(number).translate(SUPERSCRIPT)
@@ -118,7 +119,8 @@ def detail_markdown(records: Sequence[CellRecord], base: Path | None) -> list[st
                 continue
             target = link(r["log"], base)
             outcome = f"[{r['outcome'] or '?'}]({target})" if target else (r["outcome"] or "?")
-            what = key_metrics(r) if r["outcome"] == "passed" else short(r["reason"])
+            what = "; ".join(filter(None, (key_metrics(r), workaround_mark(r)))) if r["outcome"] == "passed" \
+                else short(r["reason"])
             out.append(f"| {_md(r['nodeid'].rsplit('::', 1)[-1] or r['key'])} | {outcome} | {_md(what) or '—'} |")
         out.append("")
         out += [f"- skipped ×{n}: {_md(cause)}" for cause, n in skipped.items()]

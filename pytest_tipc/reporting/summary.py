@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pytest_tipc.options import Settings
-from pytest_tipc.reporting.matrix import key_metrics, skip_cause
+from pytest_tipc.reporting.matrix import key_metrics, skip_cause, workaround_mark
 from pytest_tipc.reporting.records import CellRecord, RecordCollector, move_to_report
 from pytest_tipc.verdicts.results.baselines import WORKEROUTPUT_KEY, FileChange, update_queue
 
@@ -79,6 +79,8 @@ def summary_lines(records: Iterable[CellRecord], cwd: Path | None = None, rootdi
         column = min(max((len(_name(r)) for r in passed), default=0), 60)
         for r in passed:
             lines.append(_fit(f"  {r['outcome']:7} {_name(r).ljust(column)}  {key_metrics(r)}".rstrip(), width))
+            if workaround_mark(r):  # never a plain pass
+                lines.append(_fit(f"          {workaround_mark(r)}", width))
         for cause, count in skipped.items():
             lines.append(_fit(f"  skipped ×{count}: {cause}", width))
     return lines

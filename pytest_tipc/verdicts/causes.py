@@ -17,14 +17,16 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pytest_tipc import _fs
+from pytest_tipc.execution.workarounds import LOG_PREFIX
 
 REGISTRY = Path(__file__).with_name("causes.json")
 NOTE_PREFIX = "[tipc]"
+SKIPPED = (NOTE_PREFIX, LOG_PREFIX)  # the plugin's own lines and the workarounds' are no error
 MAX_LINE = 4096  # a longer line is cut before matching (bounded work per line)
 HEAD_BYTES = 1 << 20  # of a log bigger than HEAD_BYTES + TAIL_BYTES, only its head and tail are
 TAIL_BYTES = 7 << 20  # searched (the middle's lines are counted, so line numbers stay right)
@@ -43,6 +45,7 @@ class Signature:
     pattern: re.Pattern[str] | None = None
     tail: bool = True  # show the log tail under the cause
     artifact: bool = False  # matched by the artifact check, not by a log pattern
+    command: re.Pattern[str] | None = None  # an artifact signature's steps: their command line matches
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,15 @@ class Cause:
     line: str = ""
     lineno: int = 0
     tail: bool = True
+
+    def despite(self, workarounds: Iterable[str]) -> Cause:
+        """This cause; when its fix offers a ``--tipc-workaround`` the step already had, the fix says so."""
+        on = [name for name in workarounds if f"--tipc-workaround {name}" in self.fix]
+        if not on:
+            return self
+        return replace(self, fix=f"--tipc-workaround {', '.join(on)} was on for this step and did not get past it "
+                                 "(the deploy code reaches Paddle in a way it does not patch: see the README's Paddle 3 "
+                                 f"workarounds), so fix the deploy code; the fix without it: {self.fix}")
 
     def block(self) -> str:
         """The lines that go first in a failure message."""
@@ -86,11 +98,13 @@ def parse_signatures(data: Any, source: str) -> list[Signature]:
             raise SignatureError(f"{where}: missing string field(s) {', '.join(missing)}")
         try:
             pattern = re.compile(entry["pattern"]) if not artifact else None
+            command = re.compile(str(entry["command"])) if entry.get("command") else None
         except re.error as exc:
-            raise SignatureError(f"{where}: pattern {entry['pattern']!r} is not a valid regex ({exc})") from None
+            raise SignatureError(f"{where}: pattern {entry.get('pattern', entry.get('command'))!r} is not a valid "
+                                 f"regex ({exc})") from None
         out.append(Signature(str(entry.get("id") or f"{Path(source).name}#{index + 1}"), entry["cause"],
                              entry["fix"], str(entry.get("link", "")), pattern, bool(entry.get("tail", True)),
-                             artifact))
+                             artifact, command))
     return out
 
 
@@ -181,7 +195,7 @@ def explain(source: str | Path, *, python: str = "", extra: Iterable[Signature] 
     best: tuple[int, int, str, Signature] | None = None  # (signature rank, lineno, line, signature)
     for lineno, raw in _lines(source):
         line = raw[:MAX_LINE]
-        if line.startswith(NOTE_PREFIX):
+        if line.startswith(SKIPPED):
             continue
         for rank, sig in enumerate(sigs):
             if best is not None and rank >= best[0]:
@@ -210,10 +224,12 @@ class _Default(dict[str, Any]):
         return "{" + key + "}"
 
 
-def misplaced_artifact(expected: str, found: str, *, python: str = "") -> Cause | None:
-    """The registry's artifact signature, for an expected file that landed elsewhere."""
-    sig = next((s for s in signatures() if s.artifact), None)
-    return _cause(sig, python, expected=expected, found=found) if sig else None
+def misplaced_artifact(expected: str, found: str, *, python: str = "", command: str = "") -> Cause | None:
+    """The first artifact signature for the step's ``command`` line, for an expected file that
+    landed elsewhere; ``{expected_dir}`` is the folder of the expected path (``file <path>{…}``)."""
+    sig = next((s for s in signatures() if s.artifact and (s.command is None or s.command.search(command))), None)
+    expected_dir = os.path.dirname(expected.removeprefix("file ").split("{", 1)[0])
+    return _cause(sig, python, expected=expected, found=found, expected_dir=expected_dir) if sig else None
 
 
 _ERROR_LINE = re.compile(
@@ -228,17 +244,19 @@ def first_error_line(source: str | Path) -> tuple[int, str] | None:
     """The first line of the log that reads as an error, with its number, or ``None``."""
     for lineno, raw in _lines(source):
         line = raw[:MAX_LINE].rstrip("\n")
-        if line.startswith(NOTE_PREFIX) or _NOT_AN_ERROR.search(line):
+        if line.startswith(SKIPPED) or _NOT_AN_ERROR.search(line):
             continue
         if _ERROR_LINE.search(line.strip()):
             return lineno, line.strip()
     return None
 
 
-def reason(log: str | Path, *, python: str = "") -> tuple[str, Cause | None]:
-    """The one-line "why" of a failed step: the known cause, else the first error line, else ``""``."""
+def reason(log: str | Path, *, python: str = "", workarounds: Iterable[str] = ()) -> tuple[str, Cause | None]:
+    """The one-line "why" of a failed step: the known cause, else the first error line, else ``""``;
+    ``workarounds``: the ones the step ran with (:meth:`Cause.despite`)."""
     cause = explain(log, python=python)
     if cause is not None:
+        cause = cause.despite(workarounds)
         return cause.cause, cause
     found = first_error_line(log)
     return (f"{found[1]} (log line {found[0]})" if found else ""), None

@@ -113,6 +113,8 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
         metrics["log"] = shown_path(outcome.dependency.log_path, root)
         metrics["log_path"] = os.path.abspath(outcome.dependency.log_path)
         item.user_properties.append(("tipc_log", str(outcome.dependency.log_path)))
+    if settings.workarounds:
+        _workarounds(item, metrics, outcome.results)
     if getattr(outcome, "waited", 0.0) and cell.requires:  # JUnit: not part of the item's own time
         metrics["train_wait_s"] = round(outcome.waited, 3)
     if outcome.skipped:
@@ -247,6 +249,18 @@ def _disagreement(path: Path, root: Path, precision: str, disagree: list[str]) -
 
 class ResultsNotCompared(UserWarning):
     """A whole_infer cell that found no stored results to compare its output with."""
+
+
+def _workarounds(item: TipcItem, metrics: dict[str, Any], results: Any) -> None:
+    """The workarounds that fired in the cell's steps: a metric (JUnit ``tipc_workarounds``, the
+    summary's and the report's mark) and the log lines in the item's report section."""
+    from pytest_tipc.execution import workarounds
+
+    found = workarounds.fired((r.kind, Path(r.log_path)) for r in results)
+    if found:
+        metrics["workarounds"] = workarounds.summary(found)
+        item.add_report_section("call", "tipc workarounds", "\n".join(
+            f"step {kind}: {workarounds.LOG_PREFIX} {name}: {text}" for kind, name, text in found))
 
 
 def _not_applicable(item: TipcItem, reason: str) -> None:

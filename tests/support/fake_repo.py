@@ -8,7 +8,8 @@ clas-style 51-row config with ``python:python`` (a real PaddleClas config, set t
 stand-ins; the predictor imports ``auto_log`` as PaddleClas's does.
 
 Every script appends ``<stage> <sys.executable>`` to ``./ran.txt`` (the harness root), so a test
-can tell which interpreter ran it. ``FAKE_FAIL=<stage>`` makes a stage exit 2.
+can tell which interpreter ran it. ``FAKE_FAIL=<stage>`` makes a stage exit 2; ``FAKE_UAPI=1`` makes
+training save in ``Global.output_dir`` itself, as PaddleClas does since its 2023 UAPI change.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ args = opts(sys.argv[1:])
 ran("train")
 assert Path(args["config"]).is_file(), args["config"]
 assert Path("dataset/ILSVRC2012/train_list.txt").is_file(), "no training data: run test_tipc/prepare.sh"
-out = Path(args["Global.output_dir"]) / Path(args["config"]).stem
+out = Path(args["Global.output_dir"])
+if not os.environ.get("FAKE_UAPI"):  # FAKE_UAPI=1: PaddleClas since its 2023 UAPI change, no <model>/ level
+    out = out / Path(args["config"]).stem
 out.mkdir(parents=True, exist_ok=True)
 for it in range(3):
     print(f"[Train][Epoch 1/2][Iter: {it}/3]lr: 0.10000, CELoss: {1.0 / (it + 1):.5f}, loss: {1.0 / (it + 1):.5f}, "

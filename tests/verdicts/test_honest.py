@@ -155,6 +155,7 @@ SAMPLES = {
     "no-auto-log": "ModuleNotFoundError: No module named 'auto_log'",
     "gpu-on-cpu-build": "ValueError: The device should not be 'gpu', since PaddlePaddle is not compiled with CUDA",
     "no-paddle": "ModuleNotFoundError: No module named 'paddle'",
+    "paddleclas-egg": "ModuleNotFoundError: No module named 'paddleclas.ppcls'",
     "paddle2onnx-1597": "[Paddle2ONNX] Failed to parse paddlepaddle model from read content.",
     "no-onnxruntime": "ModuleNotFoundError: No module named 'onnxruntime'",
 }
