@@ -380,11 +380,13 @@ def config_files(folder: Path, mode: str) -> list[Path]:
 
 
 def _is_ptq20(path: Path) -> bool:
-    from pytest_tipc.model.config import PTQ20, ConfigError, parse_file
+    """Read as collection reads a config: a regular file of at most 1 MB, never a FIFO."""
+    from pytest_tipc.collection.inputs import read_config
+    from pytest_tipc.model.config import PTQ20, ConfigError, parse_text
 
     try:
-        return parse_file(path).layout == PTQ20
-    except (ConfigError, OSError):
+        return parse_text(read_config(path).decode("utf-8"), path).layout == PTQ20
+    except (ConfigError, OSError, UnicodeDecodeError):
         return False  # collection reports it
 
 

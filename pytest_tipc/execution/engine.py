@@ -28,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pytest_tipc._fs import WriteError
 from pytest_tipc.execution import devices, nodes, proctree, workarounds
 from pytest_tipc.execution.interpreter import is_python_name, paddle_problem
-from pytest_tipc.execution.logs import append_status
+from pytest_tipc.execution.logs import append_status, write_step_log
 from pytest_tipc.execution.once import OnceState, run_once
 from pytest_tipc.execution.paths import HARNESS_OUTPUT, escape, relocate, relocated_log_dir, step_log_path
 from pytest_tipc.execution.ports import free_port
@@ -263,7 +263,8 @@ class Engine:
         ids, _ = devices.card_ids(cell)
         results: list[StepResult] = []
         if steps:
-            refused = self._refuse_interpreter(steps[0], self._log_path(cell, steps[0], 0, root, log_dir), root)
+            refused = self._refuse_interpreter(steps[0], self._log_path(cell, steps[0], 0, root, log_dir), root,
+                                               (log_dir, root))
             if refused is not None:
                 return [refused], refused.failure_report(), ()
         with self.pool.lease(self.gpus_for(cell)) as leased:
@@ -319,16 +320,17 @@ class Engine:
             return command, ""
         return command, paddle_problem(command.argv[0], command.env)
 
-    def _refuse_interpreter(self, step: Step, log_path: Path, root: Path) -> StepResult | None:
+    def _refuse_interpreter(self, step: Step, log_path: Path, root: Path,
+                            within: tuple[Path, ...]) -> StepResult | None:
         """A failed result for a first step whose interpreter cannot import paddle while pytest's
-        can (every step would fail with ModuleNotFoundError), else ``None``."""
+        can (every step would fail with ModuleNotFoundError), else ``None``; the refusal is its log."""
         command, problem = self._paddle_problem(step, root, log_path)
         if not problem:
             return None
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_path.write_text(f"[tipc] {problem}\n")
+        previous, unwritten = write_step_log(log_path, f"[tipc] {problem}\n", within)
         return StepResult(step.kind, command.argv, command.cwd, command.changes, None, False, 0.0, log_path,
-                          error=problem, notes=command.notes)
+                          error=f"{problem}; and the plugin {unwritten}" if unwritten else problem,
+                          notes=command.notes, previous_log=previous)
 
     @staticmethod
     def _log_path(cell: Cell, step: Step, index: int, root: Path, log_dir: Path) -> Path:

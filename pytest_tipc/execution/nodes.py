@@ -22,8 +22,10 @@ from typing import IO
 
 import psutil
 
+from pytest_tipc._fs import WriteError
 from pytest_tipc.execution.artifacts import missing
 from pytest_tipc.execution.launcher import DEVICE_FLAGS, LaunchArgv
+from pytest_tipc.execution.logs import open_step_log
 from pytest_tipc.execution.runner import NOTE, Child, StepResult, command_for
 from pytest_tipc.model.cells import Cell, Launch, Step
 
@@ -116,7 +118,10 @@ def run_nodes(step: Step, root: Path, *, port: int, node_devices: Sequence[tuple
             child.kill(kill_grace)
     results = [child.finish(timed_out=timed_out and code is None, timeout=timeout, grace=kill_grace)
                for child, code in zip(children, codes)]
-    _combine_logs(log_path, results)
+    try:
+        previous, unwritten = _combine_logs(log_path, results), ""
+    except WriteError as exc:  # each node's verdict stays; the item fails with this too
+        previous, unwritten = "", str(exc)
     first = results[0]
     # The node that failed first (the others were killed because of it), else any failure.
     failed = [r for r, code in zip(results, codes) if code not in (None, 0)] or [
@@ -127,13 +132,14 @@ def run_nodes(step: Step, root: Path, *, port: int, node_devices: Sequence[tuple
     note = f"rehearsed {len(results)} nodes on this machine (master 127.0.0.1:{port}, {where})"
     return StepResult(step.kind, first.argv, first.cwd, first.env, rc, timed_out, time.monotonic() - started,
                       log_path, timeout, lacking, failed[0].error if failed else "", (note, *first.notes),
-                      tuple(results))
+                      tuple(results), io_error=unwritten, previous_log=previous)
 
 
-def _combine_logs(log_path: Path, results: list[StepResult]) -> None:
-    """The step log: every node's log in rank order, each under a header."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as out:
+def _combine_logs(log_path: Path, results: list[StepResult]) -> str:
+    """The step log: every node's log in rank order, each under a header, opened as every step log
+    is (:func:`~pytest_tipc.execution.logs.open_step_log`); returns where the earlier log went."""
+    out, previous = open_step_log(log_path)
+    with out:
         for rank, result in enumerate(results):
             out.write(f"{NOTE} ===== node {rank}/{len(results)}: {' '.join(result.argv)} =====\n".encode())
             try:
@@ -141,3 +147,4 @@ def _combine_logs(log_path: Path, results: list[StepResult]) -> None:
                     shutil.copyfileobj(node_log, out)  # a chunk at a time, whatever the log's size
             except OSError:
                 pass
+    return str(previous or "")

@@ -141,6 +141,11 @@ def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, c
     stamp = stamps / f"{prep.digest}.json"
     session = state_dir / "prepare" / f"{prep.digest}.json"
     done = stamp if prep.persistent and policy == "auto" else session
+    try:  # a stamp folder linked out of the output dir (or the cache) is neither read nor written
+        if done is stamp:
+            _fs.check_within(stamp, [cache_dir if cache_dir is not None else log_dir], "write the prepare stamp")
+    except _fs.WriteError as exc:
+        raise PrepareError(f"data preparation for {config_path} ({mode}) was not run: {exc}") from None
     if _still_valid(done, root) and not _failure(session):
         return "cached"
     session.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pytest_tipc import _fs
-from pytest_tipc.execution import artifacts, leftovers, proctree, workarounds
+from pytest_tipc.execution import artifacts, leftovers, logs, proctree, workarounds
 from pytest_tipc.execution.artifacts import choose_paths, missing
 from pytest_tipc.execution.interpreter import is_python_name, resolve
 from pytest_tipc.model.cells import Expect, Step
@@ -53,6 +53,7 @@ class StepResult:
     # Why a step that exited 0 is not shown to have done its work (no inference output, no eval
     # metric: pytest_tipc.verdicts.evidence), "" when it is.
     unproven: str = ""
+    previous_log: str = ""  # where the log an earlier run left was moved (execution.logs.rotate)
 
     @property
     def ok(self) -> bool:
@@ -128,6 +129,8 @@ class StepResult:
         lines += [f"missing artifact: {m}" for m in self.missing]
         lines += [f"note: {note}" for note in self.notes]
         lines.append(f"log: {self.log_path}")
+        if self.previous_log:
+            lines.append(f"previous log: {self.previous_log} (the earlier run's, moved aside)")
         lines.append(f"rerun: {rerun_command(self)}")
         for rank, node in enumerate(self.nodes):
             state = "timed out" if node.timed_out else f"exit code {node.rc}"
@@ -146,6 +149,7 @@ class StepResult:
             "nodes": [node.to_dict() for node in self.nodes], "started": self.started,
             "elsewhere": [list(e) for e in self.elsewhere], "io_error": self.io_error,
             "unproven": self.unproven,
+            "previous_log": self.previous_log,
         }
 
     @classmethod
@@ -158,6 +162,7 @@ class StepResult:
             nodes=tuple(cls.from_dict(node) for node in data["nodes"]), started=data.get("started", 0.0),
             elsewhere=tuple((str(a), str(b)) for a, b in data.get("elsewhere", ())),
             io_error=str(data.get("io_error", "")), unproven=str(data.get("unproven", "")),
+            previous_log=str(data.get("previous_log", "")),
         )
 
 
@@ -266,14 +271,15 @@ class Child:
         self.leftovers: list[leftovers.Leftover] = []
         self.leader_created = 0.0  # psutil's create_time of the leader: its orphans started later
         self._reader: threading.Thread | None = None
-        try:
-            command.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log: IO[bytes] = open(command.log_path, "wb")  # closed in finish()
+        self.previous: Path | None = None
+        try:  # an earlier run's log moves aside; never opened through a planted link
+            self._log, self.previous = logs.open_step_log(command.log_path)  # closed in finish()
             if command.notes:  # the header goes before the child's first byte
                 self._log.write("".join(f"{NOTE} {note}\n" for note in command.notes).encode())
                 self._log.flush()
         except OSError as exc:  # the step does not start without its log
-            self.error = str(_fs.WriteError("open the step log", command.log_path, exc))
+            self.error = str(exc if isinstance(exc, _fs.WriteError) else _fs.WriteError(
+                "open the step log", command.log_path, exc))
             self._log = open(os.devnull, "wb")
             return
         env = {**command.env, proctree.TOKEN_VAR: self.token}
@@ -361,7 +367,8 @@ class Child:
                           and (found := artifacts.find_elsewhere(e, self.command.cwd, since)) is not None)
         cmd = self.command
         return StepResult(cmd.kind, cmd.argv, cmd.cwd, cmd.changes, rc, timed_out, duration, cmd.log_path,
-                          timeout, lacking, self.error, notes, started=since, elsewhere=elsewhere)
+                          timeout, lacking, self.error, notes, started=since, elsewhere=elsewhere,
+                          previous_log=str(self.previous or ""))
 
 
 def not_started(step: Step, root: Path, log_path: Path, error: str) -> StepResult:

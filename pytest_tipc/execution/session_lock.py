@@ -8,7 +8,9 @@ xdist workers run under their controller's claim. A second session finds the cla
 once with a message naming the other session's pid, start time and command, and how to run both
 (a separate ``--tipc-output``); with ``--tipc-wait`` it waits until the other one ends. A claim
 whose process is gone (or is another process with a reused pid: its start time differs) is
-stale and taken over. The session that made a claim removes it when it ends.
+stale and taken over. The session that made a claim removes it when it ends. An OS error on the
+way (a read-only file system, a symlinked lock file, no permission) is a usage error naming the
+path and errno; a claim file that is not a small regular file is ignored, never read whole.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def _alive(claim: dict[str, Any]) -> bool:
 
 def _read(path: Path) -> dict[str, Any] | None:
     try:
-        value = json.loads(path.read_bytes())
+        value = json.loads(_fs.read_regular(path, 64 << 10))
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
@@ -76,12 +78,24 @@ class SessionLock:
         self.held: list[Path] = []
 
     def try_claim(self, directory: Path) -> dict[str, Any] | None:
-        """Claim ``directory``; the other session's claim when it is live (nothing is claimed then)."""
-        with _fs.lock(directory / LOCK):
-            other = _read(directory / CLAIM)
-            if other is not None and other.get("session") != self.me["session"] and _alive(other):
-                return other
-            _fs.write_atomic(directory / CLAIM, json.dumps(self.me) + "\n", what="claim the output directory")
+        """Claim ``directory``; the other session's claim when it is live (nothing is claimed then).
+        Raises :class:`pytest_tipc._fs.WriteError` naming the path and errno."""
+        lock = directory / LOCK
+        try:
+            if os.path.islink(lock):  # filelock opens it O_NOFOLLOW; say which link and where it leads
+                raise _fs.LinkError("lock the output directory with", lock, lock)
+            with _fs.lock(lock):
+                return self._claim(directory)
+        except _fs.WriteError:
+            raise
+        except OSError as exc:
+            raise _fs.WriteError("lock the output directory with", exc.filename or lock, exc) from exc
+
+    def _claim(self, directory: Path) -> dict[str, Any] | None:
+        other = _read(directory / CLAIM)
+        if other is not None and other.get("session") != self.me["session"] and _alive(other):
+            return other
+        _fs.write_atomic(directory / CLAIM, json.dumps(self.me) + "\n", what="claim the output directory")
         self.held.append(directory)
         return None
 

@@ -3,11 +3,14 @@
 The bash harness reads a config with ``lines=( $(cat file) )`` and ``IFS=$'\\n'``: blank
 lines vanish, so "position N" is the N-th *non-blank* line. Every :class:`Line` keeps both
 its position and its physical line number in the file, so errors can point at ``file:line``.
+A control character (NUL, a lone carriage return, escape, …; a tab is text) is a
+:class:`ConfigError` at that line: values become command-line words and file names.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +126,17 @@ def harness_root(config_path: Path | str, default: Path) -> Path:
     return default
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # C0 controls but tab and line feed, and DEL
+
+
+def _control_error(path: Path, lineno: int, raw: str, found: re.Match[str]) -> ConfigError:
+    return ConfigError(
+        path, lineno, "text without control characters (config values become command-line words and file names)",
+        f"{found.group()!r} at column {found.start() + 1} of {raw[:120]!r}",
+        "delete the character (an editor that shows invisible characters reveals it; `cat -A` marks it) "
+        "and save the file as plain text")
+
+
 def parse_text(text: str, path: Path | str = "<string>") -> TipcConfig:
     path = Path(path)
     text = text.replace("\r\n", "\n")
@@ -130,6 +144,9 @@ def parse_text(text: str, path: Path | str = "<string>") -> TipcConfig:
     for lineno, raw in enumerate(text.split("\n"), start=1):
         if raw == "":
             continue
+        found = _CONTROL.search(raw)
+        if found:
+            raise _control_error(path, lineno, raw, found)
         lines.append(Line(len(lines) + 1, lineno, raw))
     return TipcConfig(path=path, lines=tuple(lines), raw_text=text, layout=detect_layout(lines))
 

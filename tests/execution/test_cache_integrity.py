@@ -4,6 +4,7 @@ train-once states) never change the items, never crash: a corrupt entry is ignor
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -126,3 +127,56 @@ def test_a_state_of_another_key_or_shape_is_not_trusted(tmp_path: Path) -> None:
     path.parent.mkdir(parents=True)
     path.write_text(_fs.seal({"key": "other", "ok": False}))
     assert run_once(tmp_path, "k", lambda: OnceState("", True)).ok
+
+
+# ---- issue 16 (8): a cache entry is read only when it is a regular file of bounded size ----
+
+SPECIALS = ("fifo", "dev-zero-link", "dir-link")
+
+
+def make_special(path: Path, kind: str) -> None:
+    """A FIFO (a plain read blocks for ever), a link to /dev/zero (never ends) or to a directory."""
+    path.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero" if kind == "dev-zero-link" else "/")
+
+
+@pytest.mark.parametrize("kind", SPECIALS)
+def test_a_special_plan_cache_entry_is_rebuilt_without_hanging(repo: pytest.Pytester, kind: str) -> None:
+    expected, _ = collect_ids(repo)
+    [entry] = (repo.path / ".pytest_cache" / "d" / plancache.DIRECTORY).glob("*.json")
+    make_special(entry, kind)
+    result = repo.runpytest_subprocess("--tipc-config", "test_tipc/configs", "--collect-only", "-q", timeout=60)
+    assert [line for line in result.stdout.lines if "::" in line] == expected
+    assert entry.is_file() and not entry.is_symlink()  # rebuilt in its place
+
+
+@pytest.mark.parametrize("kind", SPECIALS)
+def test_a_special_prepare_stamp_prepares_again_without_hanging(repo: pytest.Pytester, kind: str) -> None:
+    argv = ("--tipc-config", "test_tipc/configs", "--tipc-python", sys.executable, "-m", "tipc(kind='train', gpus='-1')")
+    repo.runpytest(*argv).assert_outcomes(passed=1, deselected=5)
+    [stamp] = (repo.path / ".pytest_cache" / "d" / "tipc" / "prepare").glob("*.json")
+    make_special(stamp, kind)
+    repo.runpytest_subprocess(*argv, timeout=60).assert_outcomes(passed=1, deselected=5)
+    assert (repo.path / "prep_count.txt").read_text() == "xx"  # the stamp was not trusted: prepared again
+
+
+@pytest.mark.parametrize("kind", SPECIALS)
+def test_a_special_train_once_state_runs_the_producer(tmp_path: Path, kind: str) -> None:
+    path = state_path(tmp_path, "k")
+    path.parent.mkdir(parents=True)
+    make_special(path, kind)
+    assert run_once(tmp_path, "k", lambda: OnceState("", True, durations={"train": 1.0})).durations == {"train": 1.0}
+
+
+def test_read_regular_bounds_size_and_kind(tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 11)
+    with pytest.raises(OSError, match="11 bytes, over 10"):
+        _fs.read_regular(big, 10)
+    assert _fs.read_regular(big, 11) == b"x" * 11
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(OSError, match="a FIFO, not a regular file"):
+        _fs.read_regular(tmp_path / "fifo", 10)

@@ -150,3 +150,27 @@ def test_real_two_node_rehearsal_on_cpu(tmp_path: Path) -> None:
     assert result.ok, result.failure_report()
     text = (tmp_path / "out/train.log").read_text()
     assert "rank 0 of 2 sum [3.0] ['a=1']" in text and "rank 1 of 2 sum [3.0] ['a=1']" in text
+
+
+class TestCombinedLog:
+    """Issue 16 (4, 5): the combined log is opened as every step log is."""
+
+    def test_a_rerun_moves_the_earlier_combined_log_aside(self, fake_launcher: Path) -> None:
+        log = fake_launcher / "out/train.log"
+        for port in (29571, 29572):
+            result = run_nodes(launch_step("fakelaunch"), fake_launcher, port=port, node_devices=None, log_path=log,
+                               timeout=30)
+        assert result.ok and result.previous_log == str(fake_launcher / "out/train.1.log")
+        assert "node 0/2" in (fake_launcher / "out/train.1.log").read_text() and "node 0/2" in log.read_text()
+
+    def test_a_linked_combined_log_is_the_items_failure_and_its_target_untouched(self, fake_launcher: Path,
+                                                                                tmp_path: Path) -> None:
+        victim = tmp_path / "victim.txt"
+        victim.write_text("precious\n")
+        log = fake_launcher / "out/train.log"
+        log.parent.mkdir()
+        log.symlink_to(victim)
+        result = run_nodes(launch_step("fakelaunch"), fake_launcher, port=29573, node_devices=None, log_path=log,
+                           timeout=30)
+        assert not result.ok and f"{log} is a symbolic link to {victim}" in result.failure_report()
+        assert victim.read_text() == "precious\n"

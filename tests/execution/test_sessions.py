@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -94,3 +95,63 @@ def test_a_dry_run_claims_nothing(root: Path) -> None:
     (root / CLAIM).write_text(json.dumps({"pid": os.getpid(), "started": 0, "cmdline": "x", "session": "live"}))
     result = subprocess.run(pytest_argv(cfg, "--tipc-dry-run"), cwd=root, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout
+
+
+# ---- issue 16 (5, 8): the session lock and the output dir: OS errors are usage errors ----
+
+LOCK = Path("test_tipc/output/.tipc-session.lock")
+
+
+def claim_run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cfg = make_repo(root)
+    return subprocess.run(pytest_argv(cfg, "-k", "train", *args), cwd=root, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_symlinked_session_lock_is_a_usage_error_naming_link_and_target(root: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    os.utime(victim, ns=(10**18, 10**18))
+    (root / LOCK).parent.mkdir(parents=True)
+    (root / LOCK).symlink_to(victim)
+    result = claim_run(root)
+    text = result.stdout + result.stderr
+    assert result.returncode == 4, text
+    assert (f"could not lock the output directory with {root / LOCK}: {root / LOCK} is a symbolic link to "
+            f"{victim}; the plugin never writes its own files through a link") in text
+    assert "INTERNALERROR" not in text and "Traceback" not in text
+    assert victim.read_text() == "precious\n" and os.stat(victim).st_mtime_ns == 10**18
+
+
+def test_an_output_dir_that_cannot_be_made_is_a_usage_error_naming_path_and_errno(root: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = claim_run(root, "--tipc-output", str(blocker / "out"))
+    text = result.stdout + result.stderr
+    assert result.returncode == 4, text
+    assert f"could not lock the output directory with {blocker / 'out'}" in text and "[Errno 20 ENOTDIR]" in text
+    assert "INTERNALERROR" not in text and "Traceback" not in text
+
+
+def test_an_output_dir_the_kernel_refuses_is_a_usage_error(root: Path) -> None:
+    """/sys refuses new folders to everyone (EPERM as root, EACCES otherwise), as a read-only
+    file system refuses them with EROFS."""
+    result = claim_run(root, "--tipc-output", "/sys/tipc-output-test")
+    text = result.stdout + result.stderr
+    assert result.returncode == 4, text
+    assert "could not lock the output directory with /sys/tipc-output-test" in text
+    assert re.search(r"\[Errno \d+ E(PERM|ACCES|ROFS)\]", text), text
+    assert "INTERNALERROR" not in text
+
+
+def test_a_fifo_or_link_in_place_of_the_claim_neither_hangs_nor_writes_through(root: Path, tmp_path: Path) -> None:
+    claim = root / CLAIM
+    claim.parent.mkdir(parents=True)
+    os.mkfifo(claim)
+    assert claim_run(root).returncode == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    claim.unlink(missing_ok=True)
+    claim.symlink_to(victim)
+    assert claim_run(root).returncode == 0
+    assert victim.read_text() == "precious\n"
