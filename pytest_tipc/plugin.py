@@ -37,7 +37,10 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from pytest_tipc.fleet import options as fleet_options
+
     add_options(parser)
+    fleet_options.add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -59,6 +62,24 @@ def pytest_configure(config: pytest.Config) -> None:
 
             session_lock.claim(config, settings)
             leftovers.register(config)
+        _register_fleet(config, settings)
+
+
+def _register_fleet(config: pytest.Config, settings: Settings) -> None:
+    """Sharding, the shard's manifest, stored durations, the comparison with a previous run."""
+    from pytest_tipc.fleet import options as fleet_options
+    from pytest_tipc.model.config import harness_root
+
+    fleet = fleet_options.read(config, harness_root(settings.configs[0], settings.root or Path.cwd()))
+    if fleet.shard is None and not fleet.store_durations and fleet.baseline is None:
+        return
+    from pytest_tipc.execution.session_lock import output_directories
+    from pytest_tipc.fleet.files import FOLDER
+    from pytest_tipc.fleet.plugin import FleetPlugin
+
+    folder = output_directories(settings)[0] / FOLDER
+    config.pluginmanager.register(FleetPlugin(config, fleet, folder, settings.dry_run, settings.speed_tolerance),
+                                  "tipc-fleet")
 
 
 def _collect_configs(config: pytest.Config, settings: Settings) -> Settings:

@@ -137,9 +137,14 @@ class SummaryPlugin(_Channel):
             self.written = [str(p) for p in queue.flush()]
             self.errors = [str(e) for e in queue.errors]
         if self.settings.report is not None:
+            from pytest_tipc.fleet import diff
             from pytest_tipc.reporting.report import write_report
 
-            write_report(self.collector.records(), self.settings.report, root=session.config.rootpath)
+            fleet = session.config.pluginmanager.get_plugin("tipc-fleet")
+            records = self.collector.records()
+            extra, preface = fleet.report_extra() if fleet is not None else (
+                diff.document(records, None, diff.run_id()), [])
+            write_report(records, self.settings.report, root=session.config.rootpath, extra=extra, preface=preface)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
