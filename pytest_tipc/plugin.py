@@ -21,6 +21,8 @@ from pytest_tipc.options import Settings, add_options, read_settings
 if TYPE_CHECKING:
     from pytest_tipc.execution.engine import Engine
 
+FLEET_KEY = pytest.StashKey[Any]()  # the FleetSettings (pytest_tipc.fleet.options)
+
 MARKERS = (
     "tipc(**fields): a TIPC cell; fields: dialect, model, mode, kind, key, gpus, nodes, autocast, trainer, "
     "device, mkldnn, threads, trt, precision, batch_size, quant. Select with -m \"tipc(precision='fp16')\".",
@@ -71,6 +73,7 @@ def _register_fleet(config: pytest.Config, settings: Settings) -> None:
     from pytest_tipc.model.config import harness_root
 
     fleet = fleet_options.read(config, harness_root(settings.configs[0], settings.root or Path.cwd()))
+    config.stash[FLEET_KEY] = fleet
     if fleet.shard is None and not fleet.store_durations and fleet.baseline is None:
         return
     from pytest_tipc.execution.session_lock import output_directories
@@ -171,6 +174,7 @@ def tipc_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     engine = Engine(EngineSettings.derived(
         settings, state_dir=shared / "tipc-state", cache_dir=cache_dir, worker_id=worker,
         stream=_stream(config) if settings.stream else None, progress=_board(config, worker),
+        reruns=config.stash[FLEET_KEY].reruns if FLEET_KEY in config.stash else 0,
     ), prepare_hook=_prepare_hook(config))
     try:
         yield engine

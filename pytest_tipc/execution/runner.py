@@ -50,6 +50,8 @@ class StepResult:
     # An OS error in one of the plugin's own writes for this step (status line, record): the step's
     # own verdict stays what it was, and the item fails with this.
     io_error: str = ""
+    # --tipc-reruns: the failed attempts before this one, oldest first (their logs moved aside)
+    retries: tuple[StepResult, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -134,6 +136,7 @@ class StepResult:
             "timeout": self.timeout, "missing": list(self.missing), "error": self.error, "notes": list(self.notes),
             "nodes": [node.to_dict() for node in self.nodes], "started": self.started,
             "elsewhere": [list(e) for e in self.elsewhere], "io_error": self.io_error,
+            "retries": [r.to_dict() for r in self.retries],
         }
 
     @classmethod
@@ -146,6 +149,7 @@ class StepResult:
             nodes=tuple(cls.from_dict(node) for node in data["nodes"]), started=data.get("started", 0.0),
             elsewhere=tuple((str(a), str(b)) for a, b in data.get("elsewhere", ())),
             io_error=str(data.get("io_error", "")),
+            retries=tuple(cls.from_dict(r) for r in data.get("retries", ())),
         )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FAILED = ("failed", "error", "xpassed")
-PASSED = ("passed", "xfailed")
+PASSED = ("passed", "xfailed", "flaky")
 
 # Exit codes of a run judged against its baseline (and of ``merge``), as Paddle's model benchmark
 # job uses 10 and 11; 0 means no new failure.
@@ -141,7 +141,7 @@ def classify(records: Sequence[Mapping[str, Any]], previous: Mapping[str, Any], 
             diff.changes.append(Change(nodeid, "new failure", str(record.get("reason", ""))))
         elif outcome in PASSED and old_failed:
             diff.changes.append(Change(nodeid, "fixed", f"failed in {prev_run}: {old.get('reason', '')}"))
-        if outcome in PASSED and _attempts(record) > 1:
+        if outcome == "flaky" or (outcome in PASSED and _attempts(record) > 1):
             diff.changes.append(Change(nodeid, "flaky", f"passed on attempt {_attempts(record)}"))
         if not failed:
             for klass, detail in drift(record.get("metrics") or {}, old.get("metrics") or {}, speed_tolerance):

@@ -21,6 +21,7 @@ class FleetSettings:
     store_durations: bool = False
     baseline: Path | None = None  # a previous run's JSON record (--tipc-baseline)
     fail_on: str = "new"
+    reruns: int = 0  # rerun a failed step up to this many times (verdicts/flaky.py decides which)
 
 
 def _shard_text(text: str) -> str:
@@ -30,6 +31,12 @@ def _shard_text(text: str) -> str:
     except ShardError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def _reruns(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of reruns (0 for none), got {text!r}")
+    return int(text)
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -45,6 +52,10 @@ def add_options(parser: pytest.Parser) -> None:
                     help="classify every cell against a previous run's record (new failure, fixed, drift, ...).")
     group.addoption("--tipc-fail-on", dest="tipc_fail_on", choices=FAIL_ON, default=None,
                     help="with --tipc-baseline: fail on new failures only (new, default) or on any failure.")
+    group.addoption("--tipc-reruns", dest="tipc_reruns", type=_reruns, default=None, metavar="N",
+                    help="rerun a failed step up to N times, unless its cause is deterministic; a cell that "
+                         "passes on a rerun is flaky, not passed.")
+    parser.addini("tipc_reruns", default="", help="rerun a failed step up to N times (--tipc-reruns).")
     parser.addini("tipc_shard", default="", help="K/N or auto: this machine's shard.")
     parser.addini("tipc_durations", default="", help=f"durations file for sharding (default {DEFAULT_PATH}).")
     parser.addini("tipc_fail_on", default="new", help="with a baseline: new or any.")
@@ -69,6 +80,12 @@ def read(config: pytest.Config, harness_root: Path) -> FleetSettings:
     fail_on = opt.tipc_fail_on or config.getini("tipc_fail_on")
     if fail_on not in FAIL_ON:
         raise pytest.UsageError(f"ini option tipc_fail_on = {fail_on!r}: choose new or any")
+    reruns = opt.tipc_reruns
+    if reruns is None:
+        try:
+            reruns = _reruns(config.getini("tipc_reruns") or "0")
+        except argparse.ArgumentTypeError as exc:
+            raise pytest.UsageError(f"ini option tipc_reruns in {config.inipath}: {exc}") from None
     return FleetSettings(shard=shard, durations=durations, store_durations=opt.tipc_store_durations,
                          baseline=Path(invocation, opt.tipc_baseline) if opt.tipc_baseline else None,
-                         fail_on=fail_on)
+                         fail_on=fail_on, reruns=reruns)

@@ -63,7 +63,7 @@ def summary_lines(records: Iterable[CellRecord], cwd: Path | None = None, rootdi
             counts[r["outcome"] or "?"] = counts.get(r["outcome"] or "?", 0) + 1
         head = f"{shown_path(config, cwd, rootdir)} ({mode}): " + ", ".join(f"{n} {o}" for o, n in counts.items())
         lines.append(_fit(head, width))
-        failed = [r for r in group if r["outcome"] in FAILED]
+        failed = [r for r in group if r["outcome"] in (*FAILED, "flaky")]
         passed = [r for r in group if r["outcome"] in ("passed", "xfailed")]
         skipped: dict[str, int] = {}
         for r in group:
