@@ -15,6 +15,7 @@ from pytest_tipc.options import Settings
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem
     from pytest_tipc.execution.engine import Engine
+    from pytest_tipc.execution.runner import StepResult
 
 
 def describe(step: Step) -> str:
@@ -77,4 +78,16 @@ class CellRun:
             pytest.fail(str(exc), pytrace=False)
         preload(cell, self.plan)
         outcome = engine.run_cell(self.plan, cell, producer_checks(self.settings))
+        self._note_attempts(outcome.results)
         check_cell(self.item, self.settings, self.plan, cell, outcome)
+
+    def _note_attempts(self, results: list[StepResult]) -> None:
+        """A step that failed before (``--tipc-reruns``): its attempts go into the item's record
+        (``attempts``: a passing item is flaky) and, as Surefire elements, into JUnit."""
+        from pytest_tipc.reporting.records import metrics_property
+        from pytest_tipc.verdicts.flaky import attempts_of, attempts_property
+
+        earlier = attempts_of(results)
+        if earlier:
+            most = max(len(r.retries) for r in results) + 1
+            self.item.user_properties += [attempts_property(earlier), metrics_property({"attempts": most})]

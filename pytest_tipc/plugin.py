@@ -21,6 +21,8 @@ from pytest_tipc.options import Settings, add_options, read_settings
 if TYPE_CHECKING:
     from pytest_tipc.execution.engine import Engine
 
+FLEET_KEY = pytest.StashKey[Any]()  # the FleetSettings (pytest_tipc.fleet.options)
+
 MARKERS = (
     "tipc(**fields): a TIPC cell; fields: dialect, model, mode, kind, key, gpus, nodes, autocast, trainer, "
     "device, mkldnn, threads, trt, precision, batch_size, quant. Select with -m \"tipc(precision='fp16')\".",
@@ -37,7 +39,10 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from pytest_tipc.fleet import options as fleet_options
+
     add_options(parser)
+    fleet_options.add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -59,6 +64,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
             session_lock.claim(config, settings)
             leftovers.register(config)
+        _register_fleet(config, settings)
+
+
+def _register_fleet(config: pytest.Config, settings: Settings) -> None:
+    """Sharding, the shard's manifest, stored durations, the comparison with a previous run."""
+    from pytest_tipc.fleet import options as fleet_options
+    from pytest_tipc.model.config import harness_root
+
+    fleet = fleet_options.read(config, harness_root(settings.configs[0], settings.root or Path.cwd()))
+    config.stash[FLEET_KEY] = fleet
+    if fleet.shard is None and not fleet.store_durations and fleet.baseline is None:
+        return
+    from pytest_tipc.execution.session_lock import output_directories
+    from pytest_tipc.fleet.files import FOLDER
+    from pytest_tipc.fleet.plugin import FleetPlugin
+
+    folder = output_directories(settings)[0] / FOLDER
+    config.pluginmanager.register(FleetPlugin(config, fleet, folder, settings.dry_run, settings.speed_tolerance),
+                                  "tipc-fleet")
 
 
 def _collect_configs(config: pytest.Config, settings: Settings) -> Settings:
@@ -150,6 +174,7 @@ def tipc_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     engine = Engine(EngineSettings.derived(
         settings, state_dir=shared / "tipc-state", cache_dir=cache_dir, worker_id=worker,
         stream=_stream(config) if settings.stream else None, progress=_board(config, worker),
+        reruns=config.stash[FLEET_KEY].reruns if FLEET_KEY in config.stash else 0,
     ), prepare_hook=_prepare_hook(config))
     try:
         yield engine

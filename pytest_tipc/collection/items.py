@@ -24,7 +24,7 @@ from pytest_tipc.model.config import ConfigError, parse_text
 from pytest_tipc.planning.cache import CellOutline
 from pytest_tipc.reporting.records import make_record, record_property
 
-__all__ = ["SETTINGS_KEY", "TipcFile", "TipcItem"]
+__all__ = ["PARENTS_KEY", "SETTINGS_KEY", "TipcFile", "TipcItem"]
 
 PLAN_KEY = pytest.StashKey[Plan]()
 SOURCE_KEY = pytest.StashKey["tuple[bytes, Path, str]"]()  # what a file's items plan from when they run
@@ -32,6 +32,9 @@ SOURCE_KEY = pytest.StashKey["tuple[bytes, Path, str]"]()  # what a file's items
 # item: an item's stash stays empty (untracked by the garbage collector) until the item runs.
 INDEX_KEY = pytest.StashKey["dict[str, tuple[int, int]]"]()
 NAMES_KEY = pytest.StashKey["list[str]"]()
+# A file's items, by name: the cell's key and the key of the cell it needs ("" for none), from which
+# sharding keeps a training, the trainings that start from it and their inference cells together
+PARENTS_KEY = pytest.StashKey["dict[str, tuple[str, str]]"]()
 CELL_KEY = pytest.StashKey[Cell]()
 RECORDED_KEY = pytest.StashKey[bool]()
 
@@ -57,8 +60,10 @@ class TipcFile(pytest.File):
                                        fixtureinfo=fixtureinfo)
             return
         marks, indexes = state.marks, self.stash.setdefault(INDEX_KEY, {})
+        parents = self.stash.setdefault(PARENTS_KEY, {})
         for index, (cell, name) in enumerate(zip(outline.cells, _item_names(outline.cells))):
             indexes[name] = (index, cell.lineno)
+            parents[name] = (cell.key, cell.requires or "")
             item = TipcItem.from_parent(self, name=name, callobj=_run_tipc_cell, fixtureinfo=fixtureinfo)
             if fixtureinfo is None:
                 # The one private attribute collection reads: pytest has no public way to share a

@@ -72,6 +72,7 @@ class EngineSettings:
     prepare_policy: str = "auto"  # --tipc-prepare: auto, always, never
     progress: StepBoard | None = None  # publishes the running step for the live status line
     workarounds: tuple[str, ...] = ()  # --tipc-workaround (execution/workarounds.py)
+    reruns: int = 0  # --tipc-reruns: rerun a failed step up to this many times (not for a deterministic cause)
 
     @classmethod
     def derived(cls, settings: Settings, *, state_dir: Path, cache_dir: Path | None, **session: Any) -> EngineSettings:
@@ -90,7 +91,7 @@ class EngineSettings:
 # EngineSettings fields named after what they hold, and the Settings fields they come from.
 FROM_SETTINGS = {"output_dir": "output", "record_path": "record", "prepare_command": "prepare"}
 # Fields the session provides; Settings has a ``stream`` (a flag) and a ``progress`` (seconds) of its own.
-SESSION = frozenset({"state_dir", "cache_dir", "stream", "worker_id", "kill_grace", "progress"})
+SESSION = frozenset({"state_dir", "cache_dir", "stream", "worker_id", "kill_grace", "progress", "reruns"})
 
 
 @dataclass
@@ -280,6 +281,8 @@ class Engine:
                     cell, step, log_path, root, leased)
                 if result.ok:  # exit 0 and its artifacts: does its log show the work (evidence.py)?
                     result = _prove(result, cell, plan.dialect)
+                if not escaped and not result.ok and self.settings.reruns:
+                    result = self._rerun(cell, step, log_path, root, leased, result, plan.dialect)
                 status = step.status
                 if step.log and log_path.name != os.path.basename(step.log):  # the log as written
                     status = status.replace(os.path.basename(step.log), log_path.name)
@@ -295,6 +298,22 @@ class Engine:
                 if not result.ok and not self.settings.keep_going:
                     return results, result.failure_report(), leased
         return results, _failure_report(results), leased
+
+    def _rerun(self, cell: Cell, step: Step, log_path: Path, root: Path, leased: tuple[str, ...],
+               failed: StepResult, dialect: str) -> StepResult:
+        """``--tipc-reruns``: run a failed step again, up to the limit, unless its failure has a
+        deterministic cause (:func:`~pytest_tipc.verdicts.flaky.rerunnable`); each failed attempt's
+        log is moved aside (``name.attempt1.log``) and the attempts travel with the last result."""
+        from pytest_tipc.verdicts.flaky import keep_attempt_log, rerunnable
+
+        attempts: list[StepResult] = []
+        result = failed
+        while not result.ok and len(attempts) < self.settings.reruns and rerunnable(result)[0]:
+            attempts.append(replace(result, log_path=keep_attempt_log(log_path, len(attempts) + 1)))
+            result = self._run_step(cell, step, log_path, root, leased)
+            if result.ok:
+                result = _prove(result, cell, dialect)
+        return replace(result, retries=tuple(attempts)) if attempts else result
 
     def warm(self, plan: Plan, cell: Cell) -> None:
         """Probe the interpreter of the cell's first step (does it start, can it import paddle, does

@@ -54,6 +54,8 @@ class StepResult:
     # metric: pytest_tipc.verdicts.evidence), "" when it is.
     unproven: str = ""
     previous_log: str = ""  # where the log an earlier run left was moved (execution.logs.rotate)
+    # --tipc-reruns: the failed attempts before this one, oldest first (their logs moved aside)
+    retries: tuple[StepResult, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -150,6 +152,7 @@ class StepResult:
             "elsewhere": [list(e) for e in self.elsewhere], "io_error": self.io_error,
             "unproven": self.unproven,
             "previous_log": self.previous_log,
+            "retries": [r.to_dict() for r in self.retries],
         }
 
     @classmethod
@@ -163,6 +166,7 @@ class StepResult:
             elsewhere=tuple((str(a), str(b)) for a, b in data.get("elsewhere", ())),
             io_error=str(data.get("io_error", "")), unproven=str(data.get("unproven", "")),
             previous_log=str(data.get("previous_log", "")),
+            retries=tuple(cls.from_dict(r) for r in data.get("retries", ())),
         )
 
 

@@ -56,6 +56,10 @@ def after_call(config: pytest.Config | None, report: pytest.TestReport) -> None:
         message = failure.get("message", "") if failure is not None else ""
         if message:
             failure.set("message", message.removeprefix("Failed: ").split("\n", 1)[0])  # type: ignore[union-attr]
+    from pytest_tipc.verdicts.flaky import junit_elements
+
+    for element in junit_elements(list(report.user_properties), passed=report.passed):
+        xml.node_reporter(report).append(element)  # Surefire's <flakyFailure>/<rerunFailure>
     if xml.report_duration not in ("total", "call"):
         return
     from pytest_tipc.reporting.records import record_from_properties, report_properties

@@ -139,7 +139,7 @@ def link(log: str, base: Path | None) -> str:
 @dataclass(frozen=True)
 class Entry:
     """One matrix entry over ``cells`` records: ``status`` is supported (some passed, none
-    failed), failed (one failed) or skipped (none ran); ``link`` the evidence; ``reason`` why it
+    failed), flaky (one passed only on a rerun, none failed), failed (one failed) or skipped (none ran); ``link`` the evidence; ``reason`` why it
     failed or was skipped; ``nodeid`` the cell the link belongs to."""
 
     status: str
@@ -165,9 +165,12 @@ def entry(records: Sequence[CellRecord], base: Path | None) -> Entry | None:
     if not records:
         return None
     failed = [r for r in records if r["outcome"] in ("failed", "error", "xpassed")]
+    flaky = [r for r in records if r["outcome"] == "flaky"]
     passed = [r for r in records if r["outcome"] in ("passed", "xfailed")]
     if failed:
         shown, status = failed[0], "failed"
+    elif flaky:  # passed only on a rerun: never "supported"
+        return Entry("flaky", len(records), link(flaky[0]["log"], base), flaky[0]["reason"], flaky[0]["nodeid"])
     elif passed:  # the evidence of a pass that needed a workaround, if one did
         shown, status = next((r for r in passed if workaround_mark(r)), passed[0]), "supported"
     else:

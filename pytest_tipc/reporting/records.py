@@ -43,7 +43,7 @@ class CellRecord(TypedDict):
     nodeid: str
     parent: str  # the key of the train/model cell an infer cell uses ("" otherwise)
     fields: dict[str, str]  # the cell's marker fields (Cell.fields: trainer, gpus, device, precision, ...)
-    outcome: str  # passed, failed, skipped, error, xfailed or xpassed ("" until a report set it)
+    outcome: str  # passed, flaky, failed, skipped, error, xfailed or xpassed ("" until a report set it)
     reason: str  # skip reason or the first line of the failure
     log: str  # the cell's main log (train log or inference log), "" if none
     metrics: dict[str, Metric]
@@ -199,6 +199,10 @@ class RecordCollector:
         elif when == "teardown" and report.outcome == "failed":
             record["outcome"] = "error"
             record["reason"] = record["reason"] or failure_reason(report)
+        attempts = record["metrics"].get("attempts")
+        if record["outcome"] == "passed" and isinstance(attempts, (int, float)) and attempts > 1:
+            record["outcome"] = "flaky"  # --tipc-reruns: passed, but not at the first attempt
+            record["reason"] = f"passed on attempt {int(attempts)} (--tipc-reruns)"
         if record["outcome"] in ("skipped", "xfailed") and not (isinstance(ran, str) and ran):
             record["log"] = ""  # nothing ran: no log to point to
         self._records[nodeid] = record

@@ -63,7 +63,7 @@ def summary_lines(records: Iterable[CellRecord], cwd: Path | None = None, rootdi
             counts[r["outcome"] or "?"] = counts.get(r["outcome"] or "?", 0) + 1
         head = f"{shown_path(config, cwd, rootdir)} ({mode}): " + ", ".join(f"{n} {o}" for o, n in counts.items())
         lines.append(_fit(head, width))
-        failed = [r for r in group if r["outcome"] in FAILED]
+        failed = [r for r in group if r["outcome"] in (*FAILED, "flaky")]
         passed = [r for r in group if r["outcome"] in ("passed", "xfailed")]
         skipped: dict[str, int] = {}
         for r in group:
@@ -141,9 +141,14 @@ class SummaryPlugin(_Channel):
             if any(change.conflicts for change in self.changes) and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the next plain run would fail
         if self.settings.report is not None:
+            from pytest_tipc.fleet import diff
             from pytest_tipc.reporting.report import write_report
 
-            write_report(self.collector.records(), self.settings.report, root=session.config.rootpath)
+            fleet = session.config.pluginmanager.get_plugin("tipc-fleet")
+            records = self.collector.records()
+            extra, preface = fleet.report_extra() if fleet is not None else (
+                diff.document(records, None, diff.run_id()), [])
+            write_report(records, self.settings.report, root=session.config.rootpath, extra=extra, preface=preface)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

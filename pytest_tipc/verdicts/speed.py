@@ -40,6 +40,8 @@ from typing import Any
 from pytest_tipc import _fs
 from pytest_tipc.execution.runner import StepResult
 from pytest_tipc.model.cells import Cell, Plan
+from pytest_tipc.verdicts import calibration as calibrate
+from pytest_tipc.verdicts.calibration import Calibration, baseline_key, pick
 from pytest_tipc.verdicts.results.baselines import UpdateRequest
 
 BENCHMARK_SUBDIR = "test_tipc/benchmark"  # under the harness root
@@ -155,20 +157,24 @@ def baselines_path(root: Path, model: str) -> Path:
     return root / BENCHMARK_SUBDIR / f"{model}.json"
 
 
-def load_baseline(path: Path, bench: str, kind: str) -> tuple[dict[str, Any] | None, str]:
-    """(the stored entry or None, a problem with the file or "")."""
+def load_baseline(path: Path, bench: str, kind: str, paddle: str = "") -> tuple[dict[str, Any] | None, str, str]:
+    """(the stored entry or None, its key, a problem with the file or ""); the entry of this device
+    kind and Paddle version, else the fallback of :func:`~.calibration.pick`."""
     if not path.is_file():
-        return None, ""
+        return None, "", ""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        entry = data["baselines"][bench][kind] if bench in data.get("baselines", {}) else None
+        found = pick(data["baselines"][bench], kind, paddle) if bench in data.get("baselines", {}) else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         if isinstance(exc, KeyError):
-            return None, ""
-        return None, f"{path} is not a baselines file ({exc}); --tipc-update-all rewrites it"
-    if entry is not None and not isinstance(entry.get("ips") if isinstance(entry, dict) else None, (int, float)):
-        return None, f"{path}: baselines[{bench!r}][{kind!r}] has no numeric ips; --tipc-update-all rewrites it"
-    return entry, ""
+            return None, "", ""
+        return None, "", f"{path} is not a baselines file ({exc}); --tipc-update-all rewrites it"
+    if found is None:
+        return None, "", ""
+    key, entry = found
+    if not isinstance(entry.get("ips"), (int, float)):
+        return None, key, f"{path}: baselines[{bench!r}][{key!r}] has no numeric ips; --tipc-update-all rewrites it"
+    return entry, key, ""
 
 
 def table(rows: list[tuple[str, ...]]) -> str:
@@ -181,7 +187,7 @@ def table(rows: list[tuple[str, ...]]) -> str:
 
 def check_speed(log_path: Path, run: BenchRun, *, model: str, root: Path, kind: str,
                 tolerance: float = DEFAULT_TOLERANCE, update: str = "none", owner: str = "",
-                speed_log_file: Path | None = None) -> SpeedVerdict:
+                speed_log_file: Path | None = None, calibration: Calibration | None = None) -> SpeedVerdict:
     """The verdict of a bench cell whose training succeeded (see the module docstring)."""
     shown = os.path.relpath(log_path, root) if str(log_path).startswith(str(root)) else str(log_path)
     try:
@@ -201,11 +207,19 @@ def check_speed(log_path: Path, run: BenchRun, *, model: str, root: Path, kind: 
                                "speed_log": str(target)}
     path = baselines_path(root, model)
     file_shown = os.path.relpath(path, root)
-    entry, problem = load_baseline(path, run.bench, kind)
-    new = {"ips": measured, "speed_unit": run.speed_unit, "steps": len(steps),
-           "recorded": datetime.date.today().isoformat()}
+    calibration = calibration or Calibration(None, reason="not measured")
+    paddle = calibration.paddle
+    entry, key, problem = load_baseline(path, run.bench, kind, paddle)
+    new: dict[str, Any] = {"ips": measured, "speed_unit": run.speed_unit, "steps": len(steps),
+                           "recorded": datetime.date.today().isoformat()}
+    rate = calibration.samples_per_s
+    if rate:
+        metrics.update({"calibration": round(rate, 3), "ips_normalised": round(measured / rate, 6)})
+        new.update({"calibration": round(rate, 3), "normalised": round(measured / rate, 6), "paddle": paddle})
+    elif calibration.reason:
+        metrics["calibration_note"] = calibration.reason
     request = UpdateRequest(path=str(path), form="json", mode="patch", owner=owner,
-                            entries=[[run.bench, kind, json.dumps(new, sort_keys=True)]])
+                            entries=[[run.bench, baseline_key(kind, paddle), json.dumps(new, sort_keys=True)]])
     if entry is None:
         note = problem or f"no baseline for {run.bench} on `{kind}` in {file_shown}"
         if update == "all":
@@ -217,9 +231,18 @@ def check_speed(log_path: Path, run: BenchRun, *, model: str, root: Path, kind: 
         return SpeedVerdict(not problem, note + " (not gated; --tipc-update-all records this run as the baseline)",
                             metrics, record)
     baseline = float(entry["ips"])
-    delta = (measured - baseline) / baseline if baseline else 0.0
-    metrics.update({"ips_baseline": baseline, "ips_delta_pct": round(100 * delta, 2)})
-    rows: list[tuple[str, ...]] = [(run.bench, kind, f"{baseline:g}", f"{measured:g}", f"{100 * delta:+.1f}%", f"-{100 * tolerance:g}%")]
+    raw_delta = (measured - baseline) / baseline if baseline else 0.0
+    metrics.update({"ips_baseline": baseline, "ips_delta_pct": round(100 * raw_delta, 2)})
+    rows: list[tuple[str, ...]] = [(run.bench, key, f"{baseline:g}", f"{measured:g}", f"{100 * raw_delta:+.1f}%",
+                                    f"-{100 * tolerance:g}%")]
+    delta, gauge = raw_delta, "raw ips"
+    stored_norm = entry.get("normalised")
+    if rate and isinstance(stored_norm, (int, float)) and stored_norm > 0:
+        delta = (measured / rate - stored_norm) / stored_norm
+        gauge = "ips per calibration sample/s"
+        metrics["ips_normalised_delta_pct"] = round(100 * delta, 2)
+        rows.append((run.bench + " (normalised)", key, f"{stored_norm:.4g}", f"{measured / rate:.4g}",
+                     f"{100 * delta:+.1f}%", f"-{100 * tolerance:g}%"))
     slow = delta < -tolerance
     if update == "all":
         return SpeedVerdict(True, f"--tipc-update-all: {file_shown} gets {measured:g} {run.speed_unit}", metrics,
@@ -227,7 +250,7 @@ def check_speed(log_path: Path, run: BenchRun, *, model: str, root: Path, kind: 
     if not slow:
         return SpeedVerdict(True, "", metrics, record)
     message = (f"{run.bench} is {100 * -delta:.1f}% slower than its baseline (tolerance {100 * tolerance:g}%, "
-               f"median of {len(steps)} steps after skipping {run.skip_steps}, {run.speed_unit})\n"
+               f"{gauge}, median of {len(steps)} steps after skipping {run.skip_steps}, {run.speed_unit})\n"
                f"  log:      {shown}\n  baseline: {file_shown}\n\n{table(rows)}\n\n")
     if update == "failing":
         return SpeedVerdict(False, message + f"--tipc-update: the baseline becomes {measured:g} at the end of the "
@@ -299,5 +322,6 @@ def cell_verdict(plan: Plan, cell: Cell, results: Sequence[StepResult], *, toler
     target = root / speed_file if speed_file else None
     if target is not None and not _fs.inside(target, root):
         target = None
+    calibration = calibrate.measure(calibrate.interpreter(train.argv), "cpu" if gpu.kind == "cpu" else "gpu", cwd=root)
     return check_speed(Path(train.log_path), run, model=plan.model_name, root=root, kind=kind, tolerance=tolerance,
-                       update=update, owner=owner, speed_log_file=target)
+                       update=update, owner=owner, speed_log_file=target, calibration=calibration)

@@ -6,7 +6,7 @@
     tool.py eval   prints an `[Eval] … acc_top1: …` metric line
 
 Every call appends its stage to ./counts.txt. Environment switches: TOOL_FAIL=<stage> exits 3,
-TOOL_HANG=<stage> sleeps (and leaves a child sleeping too), TOOL_SCORE=<x> changes the results,
+TOOL_FAIL_ONCE=<stage> exits 3 on its first call only (a flaky step), TOOL_HANG=<stage> sleeps (and leaves a child sleeping too), TOOL_SCORE=<x> changes the results,
 TOOL_SLEEP=<seconds> spreads training over that many seconds (a slow step), TOOL_REPEAT=<n> prints
 the failure line n times before failing.
 """
@@ -32,6 +32,10 @@ with open("counts.txt", "a") as fh:
 if os.environ.get("TOOL_HANG") == stage:
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     time.sleep(600)
+if os.environ.get("TOOL_FAIL_ONCE") == stage and not os.path.exists(".failed-once-" + stage):
+    open(".failed-once-" + stage, "w").close()  # the first call of the session fails, later ones pass
+    print("Traceback: simulated flaky failure in " + stage, flush=True)
+    sys.exit(3)
 if os.environ.get("TOOL_FAIL") == stage:
     for _ in range(int(os.environ.get("TOOL_REPEAT", "0"))):
         print("error: unrecognized arguments: --bad-flag", flush=True)
