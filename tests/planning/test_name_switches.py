@@ -146,3 +146,26 @@ def test_train_infer_records_and_plans_agree_on_the_dino_op_build() -> None:
             pass
     assert shown == {"test_tipc/configs/dino/dino_r50_4scale_1x_coco_train_infer_python.txt"}
     assert planned == shown
+
+
+@pytest.mark.skipif(TRAIN_INFER is None, reason="../shared/conformance not found (set TIPC_CONFORMANCE)")
+def test_train_infer_records_and_plans_agree_on_the_clas_recmodel_weights() -> None:
+    """GeneralRecognition/MetaBIN configs load their weights from <save_log>/RecModel, as recorded."""
+    assert TRAIN_INFER is not None
+
+    def rec_model(records: list[dict[str, object]]) -> bool:
+        return any("/RecModel/" in arg for rec in records for arg in rec["argv"])  # type: ignore[attr-defined]
+
+    rows = [row for row in conformance.parity_rows(TRAIN_INFER) if row.dialect == "clas"]
+    shown: set[tuple[str, str]] = set()
+    planned: set[tuple[str, str]] = set()
+    for row in rows:
+        if rec_model(conformance.golden(TRAIN_INFER, row)):
+            shown.add((row.config, row.mode))
+        try:
+            if rec_model(conformance.planned(TRAIN_INFER, row)):
+                planned.add((row.config, row.mode))
+        except ConfigError:  # a row the plugin reports plans nothing
+            pass
+    assert len(shown) >= 5  # GeneralRecognition(V2) and MetaBIN configs
+    assert planned == shown
