@@ -9,8 +9,9 @@ Batch sizes are written plain (Clas never mode-keys row 9), training always runs
 loop covers the model_type list (``to_static_train`` runs are logged ``…_d2sT_log``), and
 ``analysis.py`` skips 100 steps. The recorded train harness also appends
 ``-o Arch.use_fused_attn=True -o Arch.use_fused_linear=True`` to the AMP trainings (autocast
-``amp``/``fp16``) of the two transformer benchmarks, ``SwinTransformer_base_patch4_window7_224``
-and ``CLIP_vit_base_patch16_224`` (:data:`FUSED_MODELS`, as the records show it).
+``amp``/``fp16``) of the two transformer benchmarks whose ``model_name`` is exactly
+``SwinTransformer_base_patch4_window7_224_ampo2_ultra`` or ``CLIP_vit_base_patch16_224``
+(:data:`FUSED_MODELS`, as the records show it).
 
 A section without its ``num_workers`` row is reported: upstream writes the profiler option into
 ``num_workers=`` and its ``eval`` then splits the training command at the option's ``;``.
@@ -55,13 +56,20 @@ FAMILY = Family(
 )
 
 
-FUSED_MODELS = ("SwinTransformer_base_patch4_window7_224", "CLIP_vit_base_patch16_224")
+# The exact upstream condition was not available: the stored versions of PaddleClas's
+# test_tipc/benchmark_train.sh (24de8fc, 089382a) and test_train_inference_python.sh (f3f0605) predate
+# the fused flags, and the harness at d178931 that the records come from is not stored. So the test is
+# the narrowest one every golden record agrees with: model_name equal to one of the names whose
+# benchmark_train records carry the flags. A name that merely contains one of them (the
+# `..._fp32_ultra` Swin config, a fine-tuned variant) is left alone, as upstream leaves it
+# (tests/planning/test_name_switches.py checks this against the whole suites corpus).
+FUSED_MODELS = ("SwinTransformer_base_patch4_window7_224_ampo2_ultra", "CLIP_vit_base_patch16_224")
 FUSED = ("-o", "Arch.use_fused_attn=True", "-o", "Arch.use_fused_linear=True")
 
 
 def nested_plan(config: TipcConfig, mode: str, root: Path) -> Plan:
     plan = train_plan(config, mode, root)
-    if not any(name in config.model_name for name in FUSED_MODELS):
+    if config.model_name not in FUSED_MODELS:
         return plan
     cells = []
     for cell in plan.cells:

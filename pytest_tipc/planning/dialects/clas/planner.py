@@ -30,6 +30,10 @@ DIALECT = "clas"
 LOG_RANKS = "-o Global.log_ranks=0,1,2,3,4,5,6,7"
 PRINT_MEM = "-o Global.print_mem_info=True"
 # Models whose checkpoints live under <save_log>/RecModel instead of <save_log>/<model_name>.
+# Upstream's exact test at d178931 was not available: the stored test_train_inference_python.sh
+# (f3f0605) predates MetaBIN and tests the config path, `[[ $FILENAME == *GeneralRecognition* ]]`.
+# The markers, matched in model_name, agree with every golden record (every such config's path and
+# model_name both hold the marker; tests/planning/test_name_switches.py checks it).
 REC_MODEL_MARKERS = ("GeneralRecognition", "MetaBIN_ResNet50")
 Env = tuple[tuple[str, Optional[str]], ...]
 

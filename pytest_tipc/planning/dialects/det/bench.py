@@ -2,7 +2,8 @@
 
 Det's copy: the epoch row is always ``benchmark_train=1`` (the epoch goes to the dataset ymls'
 ``repeat`` instead), ``analysis.py`` skips 4 steps and counts images/s on one card too, and
-``status_check`` keeps ``model_name`` (4 arguments).
+``status_check`` keeps ``model_name`` (4 arguments). The models that run on the full COCO data
+(:data:`FULL_COCO`) keep their epoch, scaled by the card count, instead of the ``repeat`` edit.
 """
 
 from __future__ import annotations
@@ -16,10 +17,21 @@ from pytest_tipc.planning.dialects.det.planner import plan as train_plan
 from pytest_tipc.planning.suites.bench import Family, dynamic_epoch, plan_bench
 
 FAMILY = Family("det", skip_steps="4", single_unit="images/s", epoch_value=lambda epoch: "benchmark_train=1")
-KEYPOINT = dataclasses.replace(FAMILY, epoch_value=lambda epoch: f"benchmark_train={epoch}",
-                               run_epoch=lambda epoch, devices, explicit: dynamic_epoch(epoch, devices, True))
+FULL_COCO_FAMILY = dataclasses.replace(FAMILY, epoch_value=lambda epoch: f"benchmark_train={epoch}",
+                                       run_epoch=lambda epoch, devices, explicit: dynamic_epoch(epoch, devices, True))
+
+
+# PaddleDetection test_tipc/benchmark_train.sh (552e029, line 186), copied as written:
+#   if [[ ${model_name} =~ "higherhrnet" ]] || [[ ${model_name} =~ "hrnet" ]] || [[ ${model_name} =~ "tinypose" ]]
+#      || [[ ${model_name} =~ "ppyoloe_r_crn_s_3x_spine_coco" ]] ;then  echo "${model_name} run on full coco dataset"
+# A quoted right-hand side of =~ matches literally, anywhere in the name: a substring test.
+FULL_COCO = ("higherhrnet", "hrnet", "tinypose", "ppyoloe_r_crn_s_3x_spine_coco")
+
+
+def full_coco(model_name: str) -> bool:
+    return any(name in model_name for name in FULL_COCO)
 
 
 def plan(config: TipcConfig, mode: str, root: Path, *, bench: str = "", benchmark_root: str | None = None) -> Plan:
-    keypoint = "hrnet" in config.model_name or "tinypose" in config.model_name
-    return plan_bench(config, root, KEYPOINT if keypoint else FAMILY, train_plan, bench, benchmark_root)
+    family = FULL_COCO_FAMILY if full_coco(config.model_name) else FAMILY
+    return plan_bench(config, root, family, train_plan, bench, benchmark_root)
