@@ -15,6 +15,7 @@ import pytest
 from pytest_tipc.collection.inputs import read_config, rejected_error, special, split_special
 from pytest_tipc.model.config import MODES, TRAIN_MODES
 from pytest_tipc.planning.dialects import BUILTIN, dialect_names
+from pytest_tipc.planning.rehearse import REHEARSALS
 from pytest_tipc.planning.suites import SUITES
 
 CONFIG_GLOB = "*train*infer*python*.txt"
@@ -152,6 +153,8 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--tipc-prepare", dest="tipc_prepare_policy", choices=PREPARE_POLICIES, default=None,
                     help="data preparation: auto (default: once per config and mode, until what it made is "
                          "gone), always (every session), never.")
+    group.addoption("--tipc-rehearse", dest="tipc_rehearse", choices=REHEARSALS, default=None,
+                    help="run every GPU cell on CPU (device rows, launch of N CPU processes), marked `rehearsal`.")
     group.addoption("--tipc-keep-going", dest="tipc_keep_going", action="store_true", default=None,
                     help="run a cell's remaining steps after a failed one, as the harness does (default: stop).")
 
@@ -170,6 +173,7 @@ def add_options(parser: pytest.Parser) -> None:
                   help="data preparation command when the repo has no test_tipc/prepare.sh "
                        "({config} and {mode} are substituted).")
     parser.addini("tipc_prepare_policy", default="auto", help="data preparation: auto, always or never.")
+    parser.addini("tipc_rehearse", default="", help="cpu: run every GPU cell on CPU, marked `rehearsal`.")
     parser.addini("tipc_keep_going", type="bool", default=False,
                   help="run a cell's remaining steps after a failed one (--tipc-keep-going).")
     parser.addini("tipc_check_train_log", type="bool", default=True,
@@ -208,6 +212,7 @@ class Settings:
     prepare: tuple[str, ...] = ()
     prepare_policy: str = "auto"
     keep_going: bool = False
+    rehearse: str = ""  # --tipc-rehearse: "cpu" runs the GPU cells on CPU
     update: bool = False
     update_all: bool = False
     tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -224,9 +229,9 @@ class Settings:
     @property
     def plan_mode(self) -> str:
         """The mode as plan caches key it: with the suite and the bench run when they are set."""
-        if self.suite == "auto" and not self.bench and not self.benchmark_root:
+        if self.suite == "auto" and not self.bench and not self.benchmark_root and not self.rehearse:
             return self.mode
-        return f"{self.mode}+{self.suite}+{self.bench}+{self.benchmark_root}"
+        return f"{self.mode}+{self.suite}+{self.bench}+{self.benchmark_root}+{self.rehearse}"
 
     @property
     def config_set(self) -> frozenset[str]:
@@ -319,8 +324,9 @@ def read_settings(config: pytest.Config) -> Settings:
         progress=progress,
         python=opt.tipc_python,
         prepare=tuple(config.getini("tipc_prepare")),
-        prepare_policy=_prepare_policy(config),
+        prepare_policy=_choice(config, "prepare_policy", PREPARE_POLICIES),
         keep_going=bool(opt.tipc_keep_going or config.getini("tipc_keep_going")),
+        rehearse=_choice(config, "rehearse", ("", *REHEARSALS)),
         update=opt.tipc_update,
         update_all=opt.tipc_update_all,
         tolerances=tolerances,
@@ -334,11 +340,11 @@ def read_settings(config: pytest.Config) -> Settings:
     )
 
 
-def _prepare_policy(config: pytest.Config) -> str:
-    policy = config.option.tipc_prepare_policy or config.getini("tipc_prepare_policy")
-    if policy not in PREPARE_POLICIES:
-        raise pytest.UsageError(f"ini option tipc_prepare_policy = {policy!r}: choose one of {', '.join(PREPARE_POLICIES)}")
-    return str(policy)
+def _choice(config: pytest.Config, name: str, choices: tuple[str, ...]) -> str:
+    value = getattr(config.option, f"tipc_{name}") or config.getini(f"tipc_{name}")
+    if value not in choices:
+        raise pytest.UsageError(f"ini option tipc_{name} = {value!r}: choose one of {', '.join(c for c in choices if c)}")
+    return str(value)
 
 
 def config_files(folder: Path, mode: str) -> list[Path]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.planning.rehearse import is_rehearsal
 from pytest_tipc.reporting.records import CellRecord
 
 SEED000_COLUMNS = ("基础训练预测", "更多训练方式", "模型压缩", "其他预测部署")
@@ -39,7 +40,9 @@ FEATURES: dict[str, tuple[str, str]] = {
 }
 TRAIN_KINDS = {"train": "normal", "amp": "AMP", "pact": "PACT", "fpgm": "FPGM", "distill": "distill"}
 INFER_COLUMNS = ("device_CPU", "device_GPU")
-STATUSES = ("supported", "failed", "skipped")
+STATUSES = ("supported", "rehearsed", "failed", "skipped")
+# How a status reads: a GPU cell that passed under --tipc-rehearse cpu never reads "supported".
+LABELS = {"rehearsed": "rehearsed on CPU"}
 _AMP = ("amp", "fp16", "bf16", "true", "o1", "o2")
 
 
@@ -137,14 +140,20 @@ def link(log: str, base: Path | None) -> str:
 @dataclass(frozen=True)
 class Entry:
     """One matrix entry over ``cells`` records: ``status`` is supported (some passed, none
-    failed), failed (one failed) or skipped (none ran); ``link`` the evidence; ``reason`` why it
-    failed or was skipped; ``nodeid`` the cell the link belongs to."""
+    failed), rehearsed (as supported, but every cell that passed was a GPU cell run on CPU by
+    ``--tipc-rehearse cpu``), failed (one failed) or skipped (none ran); ``link`` the evidence;
+    ``reason`` why it failed or was skipped; ``nodeid`` the cell the link belongs to."""
 
     status: str
     cells: int
     link: str = ""
     reason: str = ""
     nodeid: str = ""
+
+    @property
+    def label(self) -> str:
+        """The status as the report reads it (``rehearsed on CPU``)."""
+        return LABELS.get(self.status, self.status)
 
 
 def entry(records: Sequence[CellRecord], base: Path | None) -> Entry | None:
@@ -155,7 +164,8 @@ def entry(records: Sequence[CellRecord], base: Path | None) -> Entry | None:
     if failed:
         shown, status = failed[0], "failed"
     elif passed:
-        shown, status = passed[0], "supported"
+        real = [r for r in passed if not is_rehearsal(r["fields"])]
+        shown, status = (real[0], "supported") if real else (passed[0], "rehearsed")
     else:
         shown, status = records[0], "skipped"
     reason = skip_cause(shown["reason"]) if status == "skipped" else (shown["reason"] if status == "failed" else "")
