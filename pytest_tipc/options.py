@@ -258,7 +258,7 @@ def read_settings(config: pytest.Config) -> Settings:
     invocation = config.invocation_params.dir
     ini_base = config.inipath.parent if config.inipath else config.rootpath
     raw = [(invocation, p) for p in opt.tipc_configs] or [(ini_base, p) for p in config.getini("tipc_configs")]
-    mode = opt.tipc_mode or config.getini("tipc_mode")
+    mode = _choice(config, "mode", MODES)
     configs, rejected = split_special(expand_configs(raw, mode))
     if rejected and not configs:
         raise pytest.UsageError("\n".join(str(rejected_error(path, why)) for path, why in rejected))
@@ -275,16 +275,12 @@ def read_settings(config: pytest.Config) -> Settings:
     for precision, kind, value in [*_ini_parsed(config, "tipc_tolerances", _tolerance), *opt.tipc_tolerances]:
         tolerances.setdefault(precision, {})[kind] = value
 
-    if mode not in MODES:
-        raise pytest.UsageError(f"ini option tipc_mode = {mode!r}: choose one of {', '.join(MODES)}")
     dialect = opt.tipc_dialect or config.getini("tipc_dialect")
     if dialect not in ("auto", *dialect_names()):  # read at configure: conftests have registered theirs
         where = f"--tipc-dialect={dialect}" if opt.tipc_dialect else f"ini option tipc_dialect = {dialect!r}"
         raise pytest.UsageError(f"{where}: choose auto or one of {', '.join(dialect_names())} "
                                 "(a new dialect needs pytest_tipc.planning.dialects.register_dialect)")
-    suite = opt.tipc_suite or config.getini("tipc_suite")
-    if suite not in ("auto", *SUITES):
-        raise pytest.UsageError(f"ini option tipc_suite = {suite!r}: choose auto or one of {', '.join(SUITES)}")
+    suite = _choice(config, "suite", ("auto", *SUITES))
     bench = opt.tipc_bench or config.getini("tipc_bench")
     if bench:
         try:
