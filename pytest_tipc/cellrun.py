@@ -11,6 +11,7 @@ import pytest
 from pytest_tipc.model.cells import Cell, Plan, Step
 from pytest_tipc.model.record import append_records, step_record
 from pytest_tipc.options import Settings
+from pytest_tipc.planning.rehearse import FIELD
 
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem
@@ -42,16 +43,24 @@ class CellRun:
             reason = getattr(self.plan, "reason", "") or (
                 f"the {self.plan.dialect} harness runs no command for this config in mode {self.plan.mode}")
             pytest.skip(reason)
+        rehearsal = cell.field_map.get(FIELD)
+        if rehearsal:
+            self.item.user_properties.append(("tipc_rehearsal", rehearsal))
         if self.settings.dry_run:
             self.dry_run(cell)
         else:
             self.real_run(cell)
 
     def dry_run(self, cell: Cell) -> None:
+        """Record what the cell would run; skip it as a real run here would (its commands are still
+        recorded when only this machine's devices stop it: ``--tipc-record`` lists the whole plan)."""
         if cell.skip:
             pytest.skip(cell.skip)
         if self.settings.record:
             append_records(self.settings.record, [step_record(step) for step in cell.steps])
+        reason = self._engine().skip_reason(self.plan, cell)
+        if reason:
+            pytest.skip(reason)
         lines = [describe(step) for step in cell.steps]
         for step in cell.steps:
             self.item.user_properties.append(("tipc_command", shlex.join(step.argv)))

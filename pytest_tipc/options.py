@@ -16,6 +16,7 @@ from pytest_tipc.collection.inputs import read_config, rejected_error, special, 
 from pytest_tipc.execution.workarounds import normalise, parse_name
 from pytest_tipc.model.config import MODES, TRAIN_MODES
 from pytest_tipc.planning.dialects import BUILTIN, dialect_names
+from pytest_tipc.planning.rehearse import REHEARSALS
 from pytest_tipc.planning.suites import SUITES
 
 CONFIG_GLOB = "*train*infer*python*.txt"
@@ -155,6 +156,8 @@ def add_options(parser: pytest.Parser) -> None:
                          "gone), always (every session), never.")
     group.addoption("--tipc-workaround", dest="tipc_workarounds", type=parse_name, action="append", default=[],
                     metavar="NAME", help="Paddle 3 workaround (repeatable): memory-optim, onednn-pir, pdmodel-json, paddle3.")
+    group.addoption("--tipc-rehearse", dest="tipc_rehearse", choices=REHEARSALS, default=None,
+                    help="run every GPU cell on CPU (device rows, launch of N CPU processes), marked `rehearsal`.")
     group.addoption("--tipc-keep-going", dest="tipc_keep_going", action="store_true", default=None,
                     help="run a cell's remaining steps after a failed one, as the harness does (default: stop).")
 
@@ -173,6 +176,7 @@ def add_options(parser: pytest.Parser) -> None:
                   help="data preparation command when the repo has no test_tipc/prepare.sh "
                        "({config} and {mode} are substituted).")
     parser.addini("tipc_prepare_policy", default="auto", help="data preparation: auto, always or never.")
+    parser.addini("tipc_rehearse", default="", help="cpu: run every GPU cell on CPU, marked `rehearsal`.")
     parser.addini("tipc_keep_going", type="bool", default=False,
                   help="run a cell's remaining steps after a failed one (--tipc-keep-going).")
     parser.addini("tipc_check_train_log", type="bool", default=True,
@@ -215,6 +219,7 @@ class Settings:
     prepare: tuple[str, ...] = ()
     prepare_policy: str = "auto"
     keep_going: bool = False
+    rehearse: str = ""  # --tipc-rehearse: "cpu" runs the GPU cells on CPU
     update: bool = False
     update_all: bool = False
     tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -233,9 +238,9 @@ class Settings:
     @property
     def plan_mode(self) -> str:
         """The mode as plan caches key it: with the suite and the bench run when they are set."""
-        if self.suite == "auto" and not self.bench and not self.benchmark_root:
+        if self.suite == "auto" and not self.bench and not self.benchmark_root and not self.rehearse:
             return self.mode
-        return f"{self.mode}+{self.suite}+{self.bench}+{self.benchmark_root}"
+        return f"{self.mode}+{self.suite}+{self.bench}+{self.benchmark_root}+{self.rehearse}"
 
     @property
     def config_set(self) -> frozenset[str]:
@@ -262,7 +267,7 @@ def read_settings(config: pytest.Config) -> Settings:
     invocation = config.invocation_params.dir
     ini_base = config.inipath.parent if config.inipath else config.rootpath
     raw = [(invocation, p) for p in opt.tipc_configs] or [(ini_base, p) for p in config.getini("tipc_configs")]
-    mode = opt.tipc_mode or config.getini("tipc_mode")
+    mode = _choice(config, "mode", MODES)
     configs, rejected = split_special(expand_configs(raw, mode))
     if rejected and not configs:
         raise pytest.UsageError("\n".join(str(rejected_error(path, why)) for path, why in rejected))
@@ -279,16 +284,12 @@ def read_settings(config: pytest.Config) -> Settings:
     for precision, kind, value in [*_ini_parsed(config, "tipc_tolerances", _tolerance), *opt.tipc_tolerances]:
         tolerances.setdefault(precision, {})[kind] = value
 
-    if mode not in MODES:
-        raise pytest.UsageError(f"ini option tipc_mode = {mode!r}: choose one of {', '.join(MODES)}")
     dialect = opt.tipc_dialect or config.getini("tipc_dialect")
     if dialect not in ("auto", *dialect_names()):  # read at configure: conftests have registered theirs
         where = f"--tipc-dialect={dialect}" if opt.tipc_dialect else f"ini option tipc_dialect = {dialect!r}"
         raise pytest.UsageError(f"{where}: choose auto or one of {', '.join(dialect_names())} "
                                 "(a new dialect needs pytest_tipc.planning.dialects.register_dialect)")
-    suite = opt.tipc_suite or config.getini("tipc_suite")
-    if suite not in ("auto", *SUITES):
-        raise pytest.UsageError(f"ini option tipc_suite = {suite!r}: choose auto or one of {', '.join(SUITES)}")
+    suite = _choice(config, "suite", ("auto", *SUITES))
     bench = opt.tipc_bench or config.getini("tipc_bench")
     if bench:
         try:
@@ -328,8 +329,9 @@ def read_settings(config: pytest.Config) -> Settings:
         progress=progress,
         python=opt.tipc_python,
         prepare=tuple(config.getini("tipc_prepare")),
-        prepare_policy=_prepare_policy(config),
+        prepare_policy=_choice(config, "prepare_policy", PREPARE_POLICIES),
         keep_going=bool(opt.tipc_keep_going or config.getini("tipc_keep_going")),
+        rehearse=_choice(config, "rehearse", ("", *REHEARSALS)),
         update=opt.tipc_update,
         update_all=opt.tipc_update_all,
         tolerances=tolerances,
@@ -359,11 +361,11 @@ def _results_map(config: pytest.Config) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _prepare_policy(config: pytest.Config) -> str:
-    policy = config.option.tipc_prepare_policy or config.getini("tipc_prepare_policy")
-    if policy not in PREPARE_POLICIES:
-        raise pytest.UsageError(f"ini option tipc_prepare_policy = {policy!r}: choose one of {', '.join(PREPARE_POLICIES)}")
-    return str(policy)
+def _choice(config: pytest.Config, name: str, choices: tuple[str, ...]) -> str:
+    value = getattr(config.option, f"tipc_{name}") or config.getini(f"tipc_{name}")
+    if value not in choices:
+        raise pytest.UsageError(f"ini option tipc_{name} = {value!r}: choose one of {', '.join(c for c in choices if c)}")
+    return str(value)
 
 
 def config_files(folder: Path, mode: str) -> list[Path]:

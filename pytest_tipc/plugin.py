@@ -25,10 +25,11 @@ FLEET_KEY = pytest.StashKey[Any]()  # the FleetSettings (pytest_tipc.fleet.optio
 
 MARKERS = (
     "tipc(**fields): a TIPC cell; fields: dialect, model, mode, kind, key, gpus, nodes, autocast, trainer, "
-    "device, mkldnn, threads, trt, precision, batch_size, quant. Select with -m \"tipc(precision='fp16')\".",
+    "device, mkldnn, threads, trt, precision, batch_size, quant, rehearsal. Select with -m \"tipc(precision='fp16')\".",
     "gpu: the cell needs at least one GPU.",
     "multi_gpu: the cell needs two or more GPUs.",
     "multi_node: the cell launches training on two or more nodes.",
+    "rehearsal: a GPU cell run on CPU (--tipc-rehearse cpu); it shows as rehearsed on CPU, not as supported on GPU.",
 )
 
 
@@ -55,6 +56,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
         worker = hasattr(config, "workerinput")
         config.pluginmanager.register(WorkerOutput() if worker else SummaryPlugin(settings), "tipc-summary")
+        if not worker:
+            from pytest_tipc.reporting.allskipped import AllSkipped
+
+            config.pluginmanager.register(AllSkipped(bool(settings.rehearse)), "tipc-all-skipped")
         if not worker and not settings.dry_run:
             from pytest_tipc.reporting.progress import ProgressDisplay
 

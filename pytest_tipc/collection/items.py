@@ -84,7 +84,8 @@ class TipcFile(pytest.File):
             settings = self.config.stash[SETTINGS_KEY]
             plan = self.stash[PLAN_KEY] = outlines.make_plan(config, dialect, root, settings.mode,
                                                              suite=settings.suite, bench=settings.bench,
-                                                             benchmark_root=settings.benchmark_root)
+                                                             benchmark_root=settings.benchmark_root,
+                                                             rehearse=settings.rehearse)
         return plan
 
     def item_names(self) -> list[str]:

@@ -1,4 +1,5 @@
-"""The markers of TIPC items: ``tipc(**fields)`` and the plain ``gpu``, ``multi_gpu``, ``multi_node``."""
+"""The markers of TIPC items: ``tipc(**fields)`` and the plain ``gpu``, ``multi_gpu``, ``multi_node``,
+``rehearsal`` (a GPU cell run on CPU by ``--tipc-rehearse cpu``, which needs no GPU)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import pytest
 from pytest_tipc.model.cells import role_of
 from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.cache import CellOutline
+from pytest_tipc.planning.rehearse import FIELD, is_rehearsal
 
 
 def _needs_gpu(kind: str, fields: dict[str, str]) -> int:
     """How many GPUs the item needs here, counting the training an infer item depends on."""
+    if is_rehearsal(fields):
+        return 0
     own = 1 if role_of(kind) == "infer" and fields.get("device", "cpu") not in ("cpu", "") else 0
     return max(own, len(GpuEntry.parse(fields.get("gpus", "-1").strip()).card_ids))
 
@@ -22,13 +26,14 @@ class Marks:
 
     def __init__(self) -> None:
         self.tipc = pytest.mark.tipc
-        self.plain = {name: getattr(pytest.mark, name) for name in ("gpu", "multi_gpu", "multi_node")}
-        self.by_need: dict[tuple[str, str, str, str], tuple[pytest.MarkDecorator, ...]] = {}
+        self.plain = {name: getattr(pytest.mark, name) for name in ("gpu", "multi_gpu", "multi_node", "rehearsal")}
+        self.by_need: dict[tuple[str, str, str, str, str], tuple[pytest.MarkDecorator, ...]] = {}
 
     def apply(self, item: pytest.Item, dialect: str, cell: CellOutline) -> None:
         fields = cell.fields
         item.add_marker(self.tipc.with_args(**{"dialect": dialect, **fields, "key": cell.key}))
-        need = (cell.kind, fields.get("device", "cpu"), fields.get("gpus", "-1"), fields.get("nodes", "1"))
+        need = (cell.kind, fields.get("device", "cpu"), fields.get("gpus", "-1"), fields.get("nodes", "1"),
+                fields.get(FIELD, ""))
         plain = self.by_need.get(need)
         if plain is None:
             plain = self.by_need[need] = self._plain(cell.kind, fields)
@@ -42,4 +47,6 @@ class Marks:
             names.append("multi_gpu")
         if int(fields.get("nodes", "1") or "1") > 1:
             names.append("multi_node")
+        if is_rehearsal(fields):
+            names.append("rehearsal")
         return tuple(self.plain[name] for name in names)

@@ -26,6 +26,7 @@ from pytest_tipc.planning import cache as plancache
 from pytest_tipc.planning.cache import Outline
 from pytest_tipc.planning.detect import detect_dialect, repo_marker
 from pytest_tipc.planning.dialects import is_builtin
+from pytest_tipc.planning.rehearse import rehearse as rehearsal
 from pytest_tipc.planning.suites import plan_suite
 from pytest_tipc.planning.validate import validate
 
@@ -108,7 +109,7 @@ class SessionConfigs:
         dialect = hooked or (detect_dialect(config, root, self.markers) if settings.dialect == "auto"
                              else settings.dialect)
         plan = make_plan(config, dialect, root, settings.mode, suite=settings.suite, bench=settings.bench,
-                         benchmark_root=settings.benchmark_root)
+                         benchmark_root=settings.benchmark_root, rehearse=settings.rehearse)
         outline = plancache.outline_of(plan)
         if self.store is not None and entry is not None:
             self.store.store(*entry, outline)
@@ -144,9 +145,11 @@ def _parse(path: Path, data: bytes | None) -> TipcConfig | None:
 
 
 def make_plan(config: TipcConfig, dialect: str, root: Path, mode: str, *, suite: str = "auto",
-              bench: str = "", benchmark_root: str = "") -> Plan:
-    """The plan of ``config`` under its suite (:mod:`pytest_tipc.planning.suites`)."""
+              bench: str = "", benchmark_root: str = "", rehearse: str = "") -> Plan:
+    """The plan of ``config`` under its suite (:mod:`pytest_tipc.planning.suites`), its GPU cells
+    rehearsed on CPU with ``rehearse="cpu"`` (:mod:`pytest_tipc.planning.rehearse`)."""
     validate(config, dialect)
     plan = plan_suite(config, dialect, root, mode, suite=suite, bench=bench, benchmark_root=benchmark_root or None)
+    plan = rehearsal(plan, rehearse)
     check_plan(plan, config, root)  # the plugin's own files stay inside the root and output dir
     return dataclasses.replace(plan, dialect=dialect, root=str(root))

@@ -21,6 +21,7 @@ from filelock import FileLock, Timeout
 
 from pytest_tipc.execution.launcher import LaunchArgv
 from pytest_tipc.model.cells import Cell, Step
+from pytest_tipc.planning.rehearse import is_rehearsal
 
 _SMI_LINE = re.compile(r"^GPU (\d+):", re.MULTILINE)
 
@@ -78,9 +79,12 @@ def card_ids(cell: Cell) -> tuple[list[str], int]:
     """The config's GPU ids for one node, and the node count. ``([], 1)`` for a CPU cell.
 
     A train cell uses its ``gpus`` entry (``0``, ``0,1``, ``ip,ip;0,1``); an infer cell on a
-    device other than ``cpu`` uses one GPU, the one its step exports (else ``0``).
+    device other than ``cpu`` uses one GPU, the one its step exports (else ``0``). A cell rehearsed
+    on CPU (``--tipc-rehearse cpu``) uses none.
     """
     fields = cell.field_map
+    if is_rehearsal(fields):
+        return [], 1
     if cell.role == "infer":
         if fields.get("device", "cpu") in ("cpu", ""):
             return [], 1

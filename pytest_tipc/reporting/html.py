@@ -22,7 +22,7 @@ body { font-family: sans-serif; margin: 1.5em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.2em; }
 th, td { border: 1px solid #bbb; padding: 0.3em 0.6em; vertical-align: top; }
 th { background: #eee; }
-.supported { color: #17702a; } .failed { color: #b3141b; font-weight: bold; } .skipped { color: #777; }
+.supported { color: #17702a; } .rehearsed { color: #8a6d00; } .failed { color: #b3141b; font-weight: bold; } .skipped { color: #777; }
 .curves { display: flex; flex-wrap: wrap; gap: 1em; } .curves figure { margin: 0; }
 pre { white-space: pre-wrap; background: #f6f6f6; padding: 0.5em; }
 """

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.planning.rehearse import is_rehearsal
 from pytest_tipc.reporting.records import CellRecord
 
 SEED000_COLUMNS = ("基础训练预测", "更多训练方式", "模型压缩", "其他预测部署")
@@ -39,7 +40,9 @@ FEATURES: dict[str, tuple[str, str]] = {
 }
 TRAIN_KINDS = {"train": "normal", "amp": "AMP", "pact": "PACT", "fpgm": "FPGM", "distill": "distill"}
 INFER_COLUMNS = ("device_CPU", "device_GPU")
-STATUSES = ("supported", "failed", "skipped")
+STATUSES = ("supported", "rehearsed", "failed", "skipped")
+# How a status reads: a GPU cell that passed under --tipc-rehearse cpu never reads "supported".
+LABELS = {"rehearsed": "rehearsed on CPU"}
 _AMP = ("amp", "fp16", "bf16", "true", "o1", "o2")
 
 
@@ -139,8 +142,10 @@ def link(log: str, base: Path | None) -> str:
 @dataclass(frozen=True)
 class Entry:
     """One matrix entry over ``cells`` records: ``status`` is supported (some passed, none
-    failed), flaky (one passed only on a rerun, none failed), failed (one failed) or skipped (none ran); ``link`` the evidence; ``reason`` why it
-    failed or was skipped; ``nodeid`` the cell the link belongs to."""
+    failed), rehearsed (as supported, but every cell that passed was a GPU cell run on CPU by
+    ``--tipc-rehearse cpu``), flaky (one passed only on a rerun, none failed), failed (one failed)
+    or skipped (none ran); ``link`` the evidence; ``reason`` why it failed or was skipped;
+    ``nodeid`` the cell the link belongs to."""
 
     status: str
     cells: int
@@ -150,8 +155,10 @@ class Entry:
 
     @property
     def label(self) -> str:
-        """The entry's text: ``supported with workaround`` when a cell passed only with one."""
-        return f"{self.status} with workaround" if self.status == "supported" and self.reason else self.status
+        """The entry's text: ``rehearsed on CPU``; ``supported with workaround`` when a cell passed
+        only with one."""
+        label = LABELS.get(self.status, self.status)
+        return f"{label} with workaround" if self.status in ("supported", "rehearsed") and self.reason else label
 
 
 def workaround_mark(record: CellRecord) -> str:
@@ -171,12 +178,14 @@ def entry(records: Sequence[CellRecord], base: Path | None) -> Entry | None:
         shown, status = failed[0], "failed"
     elif flaky:  # passed only on a rerun: never "supported"
         return Entry("flaky", len(records), link(flaky[0]["log"], base), flaky[0]["reason"], flaky[0]["nodeid"])
-    elif passed:  # the evidence of a pass that needed a workaround, if one did
-        shown, status = next((r for r in passed if workaround_mark(r)), passed[0]), "supported"
+    elif passed:  # a real (not rehearsed) pass first, and the one that needed a workaround, if one did
+        real = [r for r in passed if not is_rehearsal(r["fields"])]
+        pool = real or passed
+        shown, status = next((r for r in pool if workaround_mark(r)), pool[0]), ("supported" if real else "rehearsed")
     else:
         shown, status = records[0], "skipped"
     reason = skip_cause(shown["reason"]) if status == "skipped" else (shown["reason"] if status == "failed" else "")
-    if status == "supported":
+    if status in ("supported", "rehearsed"):
         reason = "; ".join(dict.fromkeys(mark for mark in map(workaround_mark, passed) if mark))
     return Entry(status, len(records), link(shown["log"], base), reason, shown["nodeid"])
 

@@ -78,8 +78,9 @@ class TestReuse:
         assert gpu and all("gpu0" in i for i in gpu) and len(gpu) < len(everything)
         assert words and all("-mkldnn-" in i and "gpu0" in i for i in words)
 
-    def test_dry_run_from_the_outline_records_the_same_commands(self, repo: pytest.Pytester,
-                                                               planned: list[str]) -> None:
+    def test_dry_run_from_the_outline_records_the_same_commands(self, repo: pytest.Pytester, planned: list[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")  # a dry run skips the GPU cells a machine lacks
         cfg = write_config(repo, MATRIX)
         first, second = repo.path / "first.jsonl", repo.path / "second.jsonl"
         repo.runpytest("--tipc-config", str(cfg), "--tipc-dry-run", "--tipc-record", str(first))
@@ -225,7 +226,9 @@ class TestRecordsWhenItemsStart:
     """Records are attached when an item starts: every item that runs has one, a skipped one too."""
 
     @pytest.mark.parametrize("workers", [[], ["-n", "2", "-p", "xdist"]], ids=["serial", "xdist"])
-    def test_marker_skipped_items_have_records(self, repo: pytest.Pytester, workers: list[str]) -> None:
+    def test_marker_skipped_items_have_records(self, repo: pytest.Pytester, workers: list[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")  # a dry run skips the GPU cells a machine lacks
         if workers:
             pytest.importorskip("xdist")
         repo.makeconftest(
