@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 MARKERS = (
     "tipc(**fields): a TIPC cell; fields: dialect, model, mode, kind, key, gpus, nodes, autocast, trainer, "
     "device, mkldnn, threads, trt, precision, batch_size, quant. Select with -m \"tipc(precision='fp16')\".",
-    "gpu: the cell needs at least one GPU.",
-    "multi_gpu: the cell needs two or more GPUs.",
+    "gpu: the cell needs a GPU to run (its own or its training's; multi-node training rehearses on CPU).",
+    "multi_gpu: the cell needs two or more GPUs to run.",
     "multi_node: the cell launches training on two or more nodes.",
 )
 
