@@ -225,3 +225,14 @@ class TestSkipHints:
     def test_the_hint_when_the_config_has_cpu_cells(self, pytester: pytest.Pytester) -> None:
         out = self.reasons(pytester, "-1|0")
         assert "run on a GPU machine or select the cells that run without one with -m \"not gpu\"" in out
+
+
+def test_not_gpu_selects_the_cells_that_run_without_one(pytester: pytest.Pytester) -> None:
+    """`gpu` marks what needs a GPU to run: the training on card 0 and the inference of its model, not the
+    two-node training (rehearsed on CPU) nor its CPU inference; -m "not gpu" is the skip hint's selection."""
+    cfg = write_config(pytester, t51_text({4: "gpu_list:-1|0|127.0.0.1,127.0.0.1;0,1",
+                                          5: "--use-gpu:False|True|True"}))
+    result = pytester.runpytest("--tipc-config", str(cfg), "-m", "not gpu", "-p", "no:cacheprovider", "--co", "-q")
+    names = sorted(line.rsplit("::", 1)[1] for line in result.stdout.lines if "::" in line)
+    assert names == ["infer[cpu-null-norm_train-cpu-t1-fp32-bs1]", "infer[nodes2-gpu0_1-null-norm_train-cpu-t1-fp32-bs1]",
+                     "train[cpu-null-norm_train]", "train[nodes2-gpu0_1-null-norm_train]"]
