@@ -91,12 +91,21 @@ def summary_lines(records: Iterable[CellRecord], cwd: Path | None = None, rootdi
         if verbosity > -2:
             lines.append(f"{shown_path(config, cwd, rootdir)} ({mode}): {_said(_counts(group))}")
         logs: set[str] = set()
+        # below -v, the cells that failed because the cell whose model they use failed: one line per such cell
+        names = {r["key"]: _name(r) for r in failed}
+        dependents: dict[str, int] = {}
         for r in failed:
+            if verbosity < 1 and r["parent"] in names:
+                dependents[r["parent"]] = dependents.get(r["parent"], 0) + 1
+                continue
             lines += _wrap(f"  {r['outcome'].upper():7} {_name(r)}: ", r["reason"] or "no reason given", width,
                            " " * 10)
             if r["log"] and r["log"] not in logs:  # dependents of a failed cell share its log
                 logs.add(r["log"])
                 lines.append(f"          log: {shown_path(r['log'], cwd, rootdir)}")
+        for parent, count in dependents.items():
+            lines += _wrap(f"  FAILED  ×{count}: ", f"using the model of {names[parent]}, which failed (-v lists them)",
+                           width, " " * 10)
         if verbosity >= 1:
             passed = [r for r in group if r["outcome"] in ("passed", "xfailed")]
             column = min(max((len(_name(r)) for r in passed), default=0), 60)
@@ -152,6 +161,13 @@ class SummaryPlugin(_Channel):
 
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_logreport")
     def pytest_runtest_logreport_time(self, report: pytest.TestReport) -> None:
+        if getattr(report, "tipc_record", None) and report.location is not None and self.config is not None:
+            # The FAILURES heading (the report's ``head_line``) names the config as the id does,
+            # relative to the cwd; set after the terminal wrote the item's -v line from the location.
+            path, lineno, _ = report.location
+            config, _, cell = str(report.nodeid).partition("::")
+            shown = shown_path(config, self.config.invocation_params.dir, self.config.rootpath)
+            report.location = (path, lineno, f"{shown}::{cell}")
         if report.when == "call" and getattr(report, "tipc_record", None):
             from pytest_tipc.reporting.junit import after_call
 

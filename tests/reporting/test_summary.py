@@ -113,14 +113,17 @@ def test_dependents_name_the_log_that_ran(repo: pytest.Pytester, monkeypatch: py
 def test_summary_fits_the_terminal_and_quiet_is_quiet(repo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
                                                       columns: int) -> None:
     monkeypatch.setenv("TOOL_FAIL", "train")
+    monkeypatch.setenv("TOOL_REPEAT", "1")  # the cause quotes the log's error line
     monkeypatch.setenv("COLUMNS", str(columns))  # what pytest's terminal writer reads, as on CI
     cfg = config(repo, {4: "gpu_list:-1|0", 5: "--use-gpu:False|True"})
     out = run(repo, cfg, "--tipc-progress", "0", "-q").stdout.str()
     summary = out.split("= tipc summary =", 1)[1].split("= short test summary", 1)[0].splitlines()[1:-1]
-    failed = [line for line in summary if line.startswith("  FAILED ")]
-    assert len(failed) == 2 and not any(line.startswith(("  passed", "  skipped")) for line in summary)
+    assert not any(line.startswith(("  passed", "  skipped")) for line in summary)
+    dependents = next(i for i, line in enumerate(summary) if line.startswith("  FAILED  ×1: "))
+    assert " ".join(summary[dependents:-1]).split() == (
+        "FAILED ×1: using the model of train[cpu-null-norm_train], which failed (-v lists them)").split()
     assert summary[-1] == "1 config(s): 2 failed, 2 skipped"
-    cause = ("infer[cpu-null-norm_train-cpu-t1-fp32-bs1]: train[cpu-null-norm_train], whose model this cell uses, "
-             "failed in step train: step train failed with exit code 3")
+    cause = ("train[cpu-null-norm_train]: step train failed with exit code 3: error: unrecognized arguments: "
+             "--bad-flag (log line 2)")
     assert all(len(line) <= columns for line in summary if line.startswith("  ") and "log: " not in line)
     assert (cause in out.replace("\n          ", " ")) and ((cause in out) == (columns == 200))  # wrapped at 80
