@@ -236,3 +236,21 @@ def test_not_gpu_selects_the_cells_that_run_without_one(pytester: pytest.Pyteste
     names = sorted(line.rsplit("::", 1)[1] for line in result.stdout.lines if "::" in line)
     assert names == ["infer[cpu-null-norm_train-cpu-t1-fp32-bs1]", "infer[nodes2-gpu0_1-null-norm_train-cpu-t1-fp32-bs1]",
                      "train[cpu-null-norm_train]", "train[nodes2-gpu0_1-null-norm_train]"]
+
+
+class TestDirectoryArguments:
+    """`pytest test_tipc/configs` collects the configs below, as --tipc-config DIR does; other folders are pytest's."""
+
+    def make_repo(self, pytester: pytest.Pytester) -> None:
+        write_config(pytester, t51_text())
+        write_config(pytester, t51_text({44: "--batch-size:1|2"}), name="other/train_infer_python.txt")
+        (pytester.path / "tests").mkdir()
+        (pytester.path / "tests" / "test_unit.py").write_text("def test_unit():\n    pass\n")
+
+    @pytest.mark.parametrize(("args", "passed"), [
+        (["test_tipc/configs"], 5), (["test_tipc/configs/other"], 3), (["tests", "test_tipc/configs/tiny"], 3),
+        (["."], 1)])
+    def test_a_folder_collects_its_configs(self, pytester: pytest.Pytester, args: list[str], passed: int) -> None:
+        self.make_repo(pytester)
+        result = pytester.runpytest(*args, "--tipc-dry-run", "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=passed)
