@@ -254,3 +254,20 @@ class TestDirectoryArguments:
         self.make_repo(pytester)
         result = pytester.runpytest(*args, "--tipc-dry-run", "-p", "no:cacheprovider")
         result.assert_outcomes(passed=passed)
+
+
+def test_k_selects_kinds_and_trainers_as_documented(pytester: pytest.Pytester) -> None:
+    """pytest's -k also matches parent names: the file name holds `train` and `infer`, so the README
+    names `-k "train["` / `-k "infer["` for a kind; a trainer name selects its training and its inferences."""
+    cfg = write_config(pytester, t51_text(MATRIX))
+
+    def names(*args: str) -> list[str]:
+        result = pytester.runpytest("--tipc-config", str(cfg), "-p", "no:cacheprovider", "--co", "-q", *args)
+        return collected(result)
+
+    every = names()
+    assert names("-k", "train") == every  # the file name matches: every item
+    assert names("-k", "train[") == [n for n in every if n.startswith("train[")] and len(names("-k", "train[")) == 4
+    assert names("-k", "infer[") == [n for n in every if n.startswith("infer[")]
+    pact = names("-k", "pact_train")
+    assert pact and all("pact_train" in n for n in pact) and {n.split("[")[0] for n in pact} == {"train", "infer"}
