@@ -271,3 +271,20 @@ def test_k_selects_kinds_and_trainers_as_documented(pytester: pytest.Pytester) -
     assert names("-k", "infer[") == [n for n in every if n.startswith("infer[")]
     pact = names("-k", "pact_train")
     assert pact and all("pact_train" in n for n in pact) and {n.split("[")[0] for n in pact} == {"train", "infer"}
+
+
+def test_template_configs_writing_the_same_logs_are_warned_about(pytester: pytest.Pytester) -> None:
+    """Two template-layout models with the same training cell: one warning naming both and --tipc-output;
+    none when their trainings differ."""
+    write_config(pytester, t51_text())
+    write_config(pytester, t51_text({2: "model_name:other"}), name="other/train_infer_python.txt")
+    result = pytester.runpytest("test_tipc/configs", "--tipc-dry-run", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4, warnings=1)
+    text = " ".join(result.stdout.str().split())
+    assert ("SharedOutputWarning: test_tipc/configs/other/train_infer_python.txt and "
+            "test_tipc/configs/tiny/train_infer_python.txt write the same training logs and checkpoints "
+            "(test_tipc/output/norm_train_gpus_-1_autocast_null.log)") in text
+    assert "each with its own --tipc-output DIR" in text
+    write_config(pytester, t51_text({2: "model_name:other", 4: "gpu_list:0"}), name="other/train_infer_python.txt")
+    quiet = pytester.runpytest("test_tipc/configs", "--tipc-dry-run", "-p", "no:cacheprovider")
+    assert "SharedOutputWarning" not in quiet.stdout.str()
