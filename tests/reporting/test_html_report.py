@@ -93,7 +93,7 @@ def _shot(browser: str, tmp_path: Path, name: str, text: str) -> bytes:
                     f"<th>{text}</th></tr></table></body></html>", encoding="utf-8")
     shot = tmp_path / f"{name}.png"
     done = subprocess.run([browser, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-                           "--window-size=400,120", html.as_uri()], capture_output=True, text=True, timeout=120)
+                           "--window-size=600,400", html.as_uri()], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
     return shot.read_bytes()
 
