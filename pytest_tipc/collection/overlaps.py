@@ -32,7 +32,7 @@ def shared_logs(plans: Iterable[tuple[Path, Plan]]) -> dict[tuple[Path, Path], l
     clashes: dict[tuple[Path, Path], list[tuple[str, int]]] = {}
     for path, plan in plans:
         for cell in plan.cells:
-            log = os.path.normpath(record_log(cell)) if role_of(cell.kind) != "infer" and record_log(cell) else ""
+            log = os.path.normpath(record_log(cell)) if role_of(cell.kind) == "train" and record_log(cell) else ""
             if not log:
                 continue
             owner = owners.setdefault(os.path.normpath(os.path.join(plan.root, log)), path)

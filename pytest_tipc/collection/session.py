@@ -62,7 +62,9 @@ class SessionConfigs:
                 self._prepared[str(path)] = self.prepare(path)
             except Exception as exc:  # raised again when that file is collected
                 self._prepared[str(path)] = exc
-        self._warn_shared(config.invocation_params.dir)
+        # once a session: xdist's controller collects nothing and forwards every worker's warnings
+        if getattr(config, "workerinput", {}).get("workerid", "gw0") == "gw0":
+            self._warn_shared(config.invocation_params.dir)
 
     def _warn_shared(self, cwd: Path) -> None:
         """Warn about template configs that write the same logs (:mod:`.overlaps`)."""

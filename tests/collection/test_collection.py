@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import importlib.util
 import json
 from pathlib import Path
 
@@ -285,6 +286,10 @@ def test_template_configs_writing_the_same_logs_are_warned_about(pytester: pytes
             "test_tipc/configs/tiny/train_infer_python.txt write the same training logs and checkpoints "
             "(test_tipc/output/norm_train_gpus_-1_autocast_null.log)") in text
     assert "each with its own --tipc-output DIR" in text
+    if importlib.util.find_spec("xdist"):  # once under xdist too (each worker collects)
+        spread = pytester.runpytest_subprocess("test_tipc/configs", "--tipc-dry-run", "-p", "no:cacheprovider",
+                                               "-n", "2", "-p", "xdist")
+        spread.assert_outcomes(passed=4, warnings=1)
     write_config(pytester, t51_text({2: "model_name:other", 4: "gpu_list:0"}), name="other/train_infer_python.txt")
     quiet = pytester.runpytest("test_tipc/configs", "--tipc-dry-run", "-p", "no:cacheprovider")
     assert "SharedOutputWarning" not in quiet.stdout.str()
