@@ -26,8 +26,8 @@ FLEET_KEY = pytest.StashKey[Any]()  # the FleetSettings (pytest_tipc.fleet.optio
 MARKERS = (
     "tipc(**fields): a TIPC cell; fields: dialect, model, mode, kind, key, gpus, nodes, autocast, trainer, "
     "device, mkldnn, threads, trt, precision, batch_size, quant, rehearsal. Select with -m \"tipc(precision='fp16')\".",
-    "gpu: the cell needs at least one GPU.",
-    "multi_gpu: the cell needs two or more GPUs.",
+    "gpu: the cell needs a GPU to run (its own or its training's; multi-node training rehearses on CPU).",
+    "multi_gpu: the cell needs two or more GPUs to run.",
     "multi_node: the cell launches training on two or more nodes.",
     "rehearsal: a GPU cell run on CPU (--tipc-rehearse cpu); it shows as rehearsed on CPU, not as supported on GPU.",
 )

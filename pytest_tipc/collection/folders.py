@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.options import CONFIG_GLOB, MODE_GLOBS, Settings
+from pytest_tipc.options import CONFIG_GLOB, MODE_GLOBS, Settings, config_files
 
 FOLDERS_KEY = pytest.StashKey["Folders"]()
 CONFIG_NAMES = tuple(dict.fromkeys([CONFIG_GLOB, *(glob for globs in MODE_GLOBS.values() for glob in globs)]))
@@ -73,13 +73,17 @@ def choose_paths(config: pytest.Config, settings: Settings) -> Settings:
     * Paths that name configs (``…/train_infer_python.txt``, with or without ``::item``, as ids are
       printed) select: they are configs of the session, ``--tipc-config`` ones included only when a
       given path holds them. When every path names a config, the session is TIPC-only.
+    * A folder at or below a ``test_tipc`` folder (``pytest test_tipc/configs``) selects its configs,
+      as ``--tipc-config DIR`` does; other folders are pytest's (``pytest .`` collects Python tests).
     * Other paths (Python tests): a mixed session, the configs are collected beside them.
     """
     invocation = config.invocation_params.dir
     given: list[Path] = []
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         given = [Path(invocation, arg.split("::")[0]) for arg in config.args]
-    named = [Path(normal(path)) for path in given if is_config_name(path) and path.is_file()]
+    selecting = [path for path in given if (is_config_name(path) and path.is_file()) or _is_harness_dir(path)]
+    named = [Path(normal(found)) for path in selecting
+             for found in (config_files(path, settings.mode) if path.is_dir() else [path]) if found.is_file()]
     configs = list(settings.configs)
     if named:
         kept = [path for path in configs if any(_is_within(path, base) for base in given)]
@@ -90,11 +94,16 @@ def choose_paths(config: pytest.Config, settings: Settings) -> Settings:
     if not given:
         config.args[:] = list(dict.fromkeys(os.path.dirname(path) for path in configs))
         config.stash[FOLDERS_KEY] = Folders(configs)
-    elif len(named) == len(given):
+    elif len(selecting) == len(given):
         config.stash[FOLDERS_KEY] = Folders(configs)
     else:
         config.args.extend(str(path) for path in configs if not any(_is_within(path, base) for base in given))
     return settings
+
+
+def _is_harness_dir(path: Path) -> bool:
+    """A folder of a TIPC harness: ``test_tipc`` itself or one below it."""
+    return path.is_dir() and "test_tipc" in Path(normal(path)).parts
 
 
 def _is_within(path: Path, base: Path) -> bool:

@@ -5,18 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_tipc.execution.devices import gpus_to_run
 from pytest_tipc.model.cells import role_of
-from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.cache import CellOutline
 from pytest_tipc.planning.rehearse import FIELD, is_rehearsal
-
-
-def _needs_gpu(kind: str, fields: dict[str, str]) -> int:
-    """How many GPUs the item needs here, counting the training an infer item depends on."""
-    if is_rehearsal(fields):
-        return 0
-    own = 1 if role_of(kind) == "infer" and fields.get("device", "cpu") not in ("cpu", "") else 0
-    return max(own, len(GpuEntry.parse(fields.get("gpus", "-1").strip()).card_ids))
 
 
 class Marks:
@@ -41,7 +33,7 @@ class Marks:
             item.add_marker(decorator)
 
     def _plain(self, kind: str, fields: dict[str, str]) -> tuple[pytest.MarkDecorator, ...]:
-        gpus = _needs_gpu(kind, fields)
+        gpus = gpus_to_run(role_of(kind), fields)
         names = ["gpu"] if gpus else []
         if gpus > 1:
             names.append("multi_gpu")

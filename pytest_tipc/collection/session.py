@@ -63,6 +63,32 @@ class SessionConfigs:
                 self._prepared[str(path)] = self.prepare(path)
             except Exception as exc:  # raised again when that file is collected
                 self._prepared[str(path)] = exc
+        # once a session: xdist's controller collects nothing and forwards every worker's warnings
+        if getattr(config, "workerinput", {}).get("workerid", "gw0") == "gw0":
+            self._warn_shared(config.invocation_params.dir)
+
+    def _warn_shared(self, cwd: Path) -> None:
+        """Warn about template configs that write the same logs (:mod:`.overlaps`)."""
+        template = [(Path(path), prepared) for path, prepared in self._prepared.items()
+                    if isinstance(prepared, Prepared) and prepared.outline.dialect == "template"]
+        if len(template) < 2:
+            return
+        from pytest_tipc.collection.overlaps import warn_shared
+
+        plans: list[tuple[Path, Plan]] = []
+        for path, prepared in template:
+            try:
+                plans.append((path, prepared.plan or self._plan(path, prepared)))
+            except Exception:  # collecting the file reports it
+                continue
+        warn_shared(plans, shown=lambda path: os.path.relpath(path, cwd))
+
+    def _plan(self, path: Path, prepared: Prepared) -> Plan:
+        assert prepared.source is not None
+        data, root, dialect = prepared.source
+        settings = self.settings
+        return make_plan(parse_text(data.decode("utf-8"), path), dialect, root, settings.mode, suite=settings.suite,
+                         bench=settings.bench, benchmark_root=settings.benchmark_root)
 
     @classmethod
     def of(cls, session: pytest.Session) -> SessionConfigs:

@@ -21,6 +21,7 @@ from filelock import FileLock, Timeout
 
 from pytest_tipc.execution.launcher import LaunchArgv
 from pytest_tipc.model.cells import Cell, Step
+from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.rehearse import is_rehearsal
 
 _SMI_LINE = re.compile(r"^GPU (\d+):", re.MULTILINE)
@@ -98,20 +99,32 @@ def card_ids(cell: Cell) -> tuple[list[str], int]:
     return list(entry.card_ids), entry.nnodes if entry.card_ids else 1
 
 
+def gpus_to_run(role: str, fields: Mapping[str, str]) -> int:
+    """The GPUs a cell must have to run at all, counting the training an infer cell needs (what
+    the ``gpu`` and ``multi_gpu`` markers say): the training's cards, except a multi-node training,
+    which a machine without GPUs rehearses on CPU; one for an inference off the CPU; none for a
+    cell rehearsed on CPU."""
+    if is_rehearsal(dict(fields)):  # --tipc-rehearse cpu: runs on CPU
+        return 0
+    own = 1 if role == "infer" and fields.get("device", "cpu") not in ("cpu", "") else 0
+    entry = GpuEntry.parse(fields.get("gpus", "-1").strip())
+    return max(own, 0 if entry.nnodes > 1 else len(entry.card_ids))
+
+
 def gpus_needed(cell: Cell) -> int:
     ids, nnodes = card_ids(cell)
     return len(ids) * nnodes
 
 
 def skip_reason(cell: Cell, needed: int, inventory: Inventory, cpu_cells: bool = True) -> str | None:
-    """Why the cell cannot run here; ``cpu_cells``: the session has CPU cells the ``-m`` hint
+    """Why the cell cannot run here; ``cpu_cells``: the config has cells the ``-m "not gpu"`` hint
     would select (else the hint names no selection)."""
     if needed <= len(inventory):
         return None
     plural = "s" if needed != 1 else ""
     if len(inventory) == 0:
-        select = "tipc(device='cpu')" if cell.role == "infer" else "tipc(gpus='-1')"
-        fix = f"run on a GPU machine or select CPU cells with -m \"{select}\"" if cpu_cells else "run on a GPU machine"
+        fix = "run on a GPU machine or select the cells that run without one with -m \"not gpu\"" if cpu_cells \
+            else "run on a GPU machine"
     else:
         fix = "run on a machine with more GPUs, or deselect these cells with -m \"not multi_gpu\""
     return f"needs {needed} GPU{plural}, {len(inventory)} visible ({inventory.source}); {fix}"

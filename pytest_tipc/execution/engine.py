@@ -150,7 +150,7 @@ class Engine:
         if cell.skip:
             return cell.skip
         reason = nodes.skip_reason(cell, self.settings.local_nodes) or devices.skip_reason(
-            cell, self.gpus_for(cell), self.inventory, cpu_cells=_has_cpu_cells(plan, cell.role))
+            cell, self.gpus_for(cell), self.inventory, cpu_cells=_has_cpu_cells(plan))
         if reason:
             return reason
         parent = _parent(plan, cell)
@@ -426,18 +426,9 @@ def _failure_report(results: list[StepResult]) -> str | None:
     return "\n".join([headline, f"steps (--tipc-keep-going): {verdicts}", rest, *later])
 
 
-def _has_cpu_cells(plan: Plan, role: str) -> bool:
-    """Whether the skip hint's selection (``tipc(gpus='-1')`` for training, ``tipc(device='cpu')``
-    for inference) finds a cell of this config that needs no GPU."""
-    for cell in plan.cells:
-        fields = cell.field_map
-        if cell.role != role or (role == "train" and fields.get("gpus", "-1") not in ("-1", "")):
-            continue
-        if role == "infer" and fields.get("device", "cpu") not in ("cpu", ""):
-            continue
-        if devices.gpus_needed(cell) == 0 and fields.get("gpus", "-1") in ("-1", ""):
-            return True
-    return False
+def _has_cpu_cells(plan: Plan) -> bool:
+    """Whether the skip hint's selection (``-m "not gpu"``) finds a cell of this config."""
+    return any(devices.gpus_to_run(cell.role, cell.field_map) == 0 for cell in plan.cells)
 
 
 def _once_key(plan: Plan, cell: Cell, root: Path) -> str:

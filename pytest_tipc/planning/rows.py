@@ -43,6 +43,7 @@ class Rule:
     pattern: re.Pattern[str]
     param: bool = False
     banner: bool = False
+    words: str = ""  # a parameter row's key must mention one of these (``img|image|video``)
 
     def fits(self, line: Line) -> bool:
         if not line.lineno:
@@ -64,7 +65,8 @@ def _param(what: str, words: str = "", null: bool = True) -> Rule:
     """A parameter row whose key mentions one of ``words`` (or ``null``, a placeholder, unless
     ``null=False``); without ``words``, any key that belongs to no other row."""
     pattern = (rf"(?i).*(?:{'null|' if null else ''}{words}).*") if words else r".*"
-    return Rule(f"a parameter key ({what})" if words else "a parameter key", re.compile(pattern), param=True)
+    return Rule(f"a parameter key ({what})" if words else "a parameter key", re.compile(pattern), param=True,
+                words=words)
 
 
 def _banner(*names: str) -> Rule:
@@ -209,6 +211,12 @@ def _distinctive(rule: Rule) -> bool:
     return (rule.banner or not rule.param) and rule is not _HASH and rule is not _TRAINER_ROW
 
 
+def _is_other_row(line: Line) -> bool:
+    """A key that belongs to a structural row (a sign of a shift, not of a misnamed parameter)."""
+    key = line.key.strip()
+    return key in STRUCTURAL or key.startswith("===")
+
+
 def _mismatch(config: TipcConfig, rules: dict[int, Rule], position: int) -> ConfigError:
     line = config.line(position)
     rule = rules[position]
@@ -216,6 +224,14 @@ def _mismatch(config: TipcConfig, rules: dict[int, Rule], position: int) -> Conf
     found = f"`{line.text.strip()}`" if line.lineno else "the end of the file"
     here = _score(config, rules, position, 0)
     shift = max((-1, 1, -2, 2), key=lambda s: _score(config, rules, position, s))
+    if rule.words and line.lineno and here >= 0.7 and not _is_other_row(line):
+        # the rows around it are in place: the key itself breaks the row's rule
+        words = ", ".join(f"`{w}`" for w in rule.words.split("|"))
+        fix = (f"the rows around it are in place, so the key is what is wrong: row {position}'s key must mention "
+               f"one of {words} (case does not matter), as in every upstream config, or be `null` when the script "
+               f"takes no such parameter; rename `{line.key.strip()}` here and in the script to a flag that does "
+               f"(e.g. `--img-path`), or write `null:null`")
+        return ConfigError(config.path, line.lineno, f"{rule.expect} as row {position}", found, fix)
     if _score(config, rules, position, shift) < max(0.7, here + 0.3):
         fix = (f"put {rule.expect} at row {position}; rows are read by position (blank lines do not count), "
                "so restore any row deleted, added or merged above it")

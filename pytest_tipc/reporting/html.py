@@ -2,6 +2,8 @@
 matrix of :mod:`.report` (the same tables), the failures with their causes, and per train cell a
 small loss and ips curve read from its training log.
 
+The Chinese headers of the TIPC docs' tables need a CJK font on the reader's machine: the style names
+the common ones (Noto Sans CJK / Source Han Sans, PingFang, Microsoft YaHei, WenQuanYi).
 The curves are drawn with matplotlib (the optional extra ``report``) as inline SVG; without it the
 page says so and omits them.
 """
@@ -18,7 +20,9 @@ from pytest_tipc.reporting.records import CellRecord
 from pytest_tipc.reporting.report import counts, short
 
 STYLE = """
-body { font-family: sans-serif; margin: 1.5em; color: #222; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC",
+  "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", sans-serif;
+  margin: 1.5em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.2em; }
 th, td { border: 1px solid #bbb; padding: 0.3em 0.6em; vertical-align: top; }
 th { background: #eee; }

@@ -9,11 +9,19 @@ set, as ``record_xml_attribute`` does; that fixture is a no-op on xdist workers)
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 WAIT_METRIC = "train_wait_s"
+# CSI sequences (colours, cursor moves) and two-byte escapes, raw or as junitxml escaped their ESC byte
+ANSI = re.compile(r"(?:\x1b|#x1B)(?:\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_])")
+
+
+def plain(text: str) -> str:
+    """``text`` without terminal escape sequences: a CI page shows them as ``#x1B[33m``."""
+    return ANSI.sub("", text)
 
 
 def junit_names(nodeid: str, prefix: str | None = None) -> tuple[str, str]:
@@ -53,9 +61,12 @@ def after_call(config: pytest.Config | None, report: pytest.TestReport) -> None:
     if report.failed:
         failure = next((node for node in reversed(getattr(xml.node_reporter(report), "nodes", []))
                         if getattr(node, "tag", "") == "failure"), None)
-        message = failure.get("message", "") if failure is not None else ""
-        if message:
-            failure.set("message", message.removeprefix("Failed: ").split("\n", 1)[0])  # type: ignore[union-attr]
+        if failure is not None:
+            message = failure.get("message", "")
+            if message:
+                failure.set("message", plain(message.removeprefix("Failed: ").split("\n", 1)[0]))
+            if failure.text:  # log tails quote the harness's coloured status lines and coloured tools
+                failure.text = plain(failure.text)
     from pytest_tipc.verdicts.flaky import junit_elements
 
     for element in junit_elements(list(report.user_properties), passed=report.passed):

@@ -43,6 +43,11 @@ CI_INTERVAL = 30.0  # seconds between status lines when the output is not a term
 HEADER_INTERVAL = 1.0  # seconds between looks for a preparation that started (its header line)
 _ITER = re.compile(r"(?:\biter(?:ation)?s?|global_step|step)\b\W{0,3}(\d+)", re.IGNORECASE)
 _EPOCH = re.compile(r"\bepoch\b\W{0,3}(\d+)", re.IGNORECASE)
+# What a status line skips: Python's warning header (``x.py:12: UserWarning: …``) and the source line
+# it quotes (Paddle's ``warnings.warn(warning_message)``), glog warnings (``W1206 12:00:01.5 …``),
+# and the ``warnings.warn(`` boilerplate of any library
+_BOILERPLATE = re.compile(r"^\S+:\d+: \w*Warning\b|^warnings\.warn\(|^W\d{4} \d\d:\d\d:\d\d|"
+                          r"^(?:\w+\.)*\w*Warning: |^-- Docs: |^_?warnings\.")
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ def read_running(directory: Path) -> list[Running]:
 
 def latest(log: str | Path) -> str:
     """``iter 120, loss 2.31`` from the last training-iteration line of the log's tail, else the
-    last non-empty line, else ``""``."""
+    last non-empty line that is not warning boilerplate, else ``""``."""
     from pytest_tipc.execution.runner import tail_lines
     from pytest_tipc.verdicts.trainlog import parse_iterations
 
@@ -126,7 +131,7 @@ def latest(log: str | Path) -> str:
             parts.append(f"loss {last.values['loss']:.5g}")
         if parts:
             return ", ".join(parts)
-    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    lines = [line.strip() for line in tail.splitlines() if line.strip() and not _BOILERPLATE.search(line.strip())]
     return " ".join(lines[-1].split()) if lines else ""
 
 
@@ -292,11 +297,16 @@ class ProgressDisplay:
             yield
 
     def _line(self, line: str) -> None:
+        """A status line of its own. Below -v, pytest's row of dots goes on after it on a fresh line
+        (through pytest's writer, so its column count stays right), without pytest printing the
+        config's path again; with -v, pytest writes the item's id again before its result."""
         with self._uncaptured():
-            self.reporter.ensure_newline()
-            if self.reporter._tw.width_of_current_line:  # pytest's progress dots are on this line
-                self.reporter.write("\n")
-            self.reporter.write_line(line)
+            if self.reporter.verbosity > 0:
+                self.reporter.ensure_newline()
+                self.reporter.write_line(line)
+                return
+            writer = self.reporter._tw  # pytest's TerminalWriter: the reporter has no public one
+            writer.write(("\n" if writer.width_of_current_line else "") + line + "\n", flush=True)
 
     def _before_pytest_writes(self) -> None:
         with self._lock:

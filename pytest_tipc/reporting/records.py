@@ -20,6 +20,7 @@ the reports:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypedDict, Union
 
@@ -209,5 +210,20 @@ class RecordCollector:
         return record
 
     def records(self) -> list[CellRecord]:
-        """Records in the order their items first reported."""
-        return list(self._records.values())
+        """Records in :func:`report_order`, however the run was scheduled (``-n``, ``-p randomly``)."""
+        return sorted(self._records.values(), key=report_order)
+
+
+KIND_ORDER = ("train", "model", "bench", "infer", "onnx", "ptq")  # what is trained or made before what uses it
+
+
+def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
+    """``bs2`` before ``bs16``: digit runs compare as numbers."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
+
+
+def report_order(record: CellRecord) -> tuple[Any, ...]:
+    """By config, mode, kind (train before infer) and cell id (numbers as numbers)."""
+    kind = record["kind"]
+    rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    return record["config"], record["mode"], rank, kind, _natural(record["key"]), record["nodeid"]

@@ -175,6 +175,12 @@ def report_paths(path: str | Path) -> tuple[Path, Path, Path | None]:
     return given, given.with_name(given.name + ".json"), None
 
 
+def report_files(path: str | Path) -> list[Path]:
+    """Every file ``--tipc-report PATH`` writes: the matrix, its per-cell detail, the JSON, the page."""
+    md, js, page = report_paths(path)
+    return [md, cells_path(md), js, *([page] if page is not None else [])]
+
+
 def write_report(records: Sequence[CellRecord], path: str | Path, root: str | Path | None = None,
                  extra: dict[str, Any] | None = None, preface: Sequence[str] | None = None) -> tuple[Path, Path]:
     """Write the Markdown matrix, its per-cell detail (``PATH.cells.md``), the JSON and, with a

@@ -2,14 +2,16 @@
 terminal summary, JUnit names and times, ``--tipc-report`` and the stored-results rewrites of
 ``--tipc-update``.
 
-The terminal summary fits 100 columns: one block per config and mode, failures first (each with
-its one-line cause and the log to read), then passes with their key metrics, then one line per
-skip reason with a count. Paths are relative to the cwd; full detail is in the report and ``-rA``.
+The terminal summary fits the terminal's width: one block per config and mode, failures first
+(each with its cause and the log to read), then, with ``-v``, passes with their key metrics, then
+one line per skip reason with a count; ``-q`` keeps failures and counts, ``-qq`` failures. Paths are relative to the cwd; full detail is in the report and ``-rA``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,14 +23,18 @@ from pytest_tipc.reporting.matrix import key_metrics, skip_cause, workaround_mar
 from pytest_tipc.reporting.records import CellRecord, RecordCollector, move_to_report
 from pytest_tipc.verdicts.results.baselines import WORKEROUTPUT_KEY, FileChange, update_queue
 
-WIDTH = 100
 FAILED = ("failed", "error", "xpassed")
+SKIP_INDENT = " " * 4
 
 
-def _fit(text: str, width: int) -> str:
-    """One line of at most ``width`` characters."""
-    text = " ".join(text.splitlines()).replace("\t", " ")
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _wrap(head: str, text: str, width: int, indent: str) -> list[str]:
+    """``head`` followed by ``text``, wrapped at spaces to ``width`` columns; what is not text
+    (the head: a name, a count) and words longer than a line (paths) are never cut."""
+    text = " ".join(" ".join(text.splitlines()).replace("\t", " ").split())
+    if text and head != indent and len(head) + len(text.split(" ", 1)[0]) > width:  # no word fits beside the head
+        return [head.rstrip(), *_wrap(indent, text, width, indent)]
+    return textwrap.wrap(text, width, initial_indent=head, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False) or [head.rstrip()]
 
 
 def shown_path(path: str, cwd: Path, base: Path) -> str:
@@ -48,9 +54,30 @@ def _name(record: CellRecord) -> str:
     return record["nodeid"].rsplit("::", 1)[-1] if "::" in record["nodeid"] else f"{record['kind']}[{record['key']}]"
 
 
+def _counts(records: Iterable[CellRecord]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r["outcome"] or "?"] = counts.get(r["outcome"] or "?", 0) + 1
+    return counts
+
+
+def _said(counts: dict[str, int]) -> str:
+    """In the order of pytest's own closing line: ``2 failed, 5 passed, 3 skipped``."""
+    order = ("failed", "passed", "skipped", "xfailed", "xpassed", "error")
+    shown = sorted(counts.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+    return ", ".join(f"{n} {o}" for o, n in shown)
+
+
 def summary_lines(records: Iterable[CellRecord], cwd: Path | None = None, rootdir: Path | None = None,
-                  width: int = WIDTH) -> list[str]:
-    """The summary's lines, none longer than ``width``."""
+                  width: int = 80, verbosity: int = 0) -> list[str]:
+    """The summary's lines, wrapped to ``width`` (only cause text wraps; paths, names and counts
+    are whole). By ``verbosity`` (pytest's ``-q``/``-v`` count):
+
+    * ``-qq`` (≤ -2): each failure, its cause and its log; nothing when all passed;
+    * ``-q`` (-1): those under their config's counts, and one line of totals;
+    * default (0): every config's counts, its failures, one line per skip reason with a count;
+    * ``-v`` (≥ 1): also every passed cell with its key metrics.
+    """
     cwd = cwd or Path.cwd()
     rootdir = rootdir or cwd
     groups: dict[tuple[str, str], list[CellRecord]] = {}
@@ -58,31 +85,46 @@ def summary_lines(records: Iterable[CellRecord], cwd: Path | None = None, rootdi
         groups.setdefault((record["config"], record["mode"]), []).append(record)
     lines: list[str] = []
     for (config, mode), group in groups.items():
-        counts: dict[str, int] = {}
-        for r in group:
-            counts[r["outcome"] or "?"] = counts.get(r["outcome"] or "?", 0) + 1
-        head = f"{shown_path(config, cwd, rootdir)} ({mode}): " + ", ".join(f"{n} {o}" for o, n in counts.items())
-        lines.append(_fit(head, width))
-        failed = [r for r in group if r["outcome"] in (*FAILED, "flaky")]
-        passed = [r for r in group if r["outcome"] in ("passed", "xfailed")]
-        skipped: dict[str, int] = {}
-        for r in group:
-            if r["outcome"] == "skipped":
-                cause = skip_cause(r["reason"])
-                skipped[cause] = skipped.get(cause, 0) + 1
+        failed = [r for r in group if r["outcome"] in (*FAILED, "flaky")]  # flaky: passed only on a rerun
+        if verbosity < 0 and not failed:
+            continue
+        if verbosity > -2:
+            lines.append(f"{shown_path(config, cwd, rootdir)} ({mode}): {_said(_counts(group))}")
         logs: set[str] = set()
+        # below -v, the cells that failed because the cell whose model they use failed: one line per such cell
+        names = {r["key"]: _name(r) for r in failed}
+        dependents: dict[str, int] = {}
         for r in failed:
-            lines.append(_fit(f"  {r['outcome'].upper():7} {_name(r)}: {r['reason'] or 'no reason given'}", width))
+            if verbosity < 1 and r["parent"] in names:
+                dependents[r["parent"]] = dependents.get(r["parent"], 0) + 1
+                continue
+            lines += _wrap(f"  {r['outcome'].upper():7} {_name(r)}: ", r["reason"] or "no reason given", width,
+                           " " * 10)
             if r["log"] and r["log"] not in logs:  # dependents of a failed cell share its log
                 logs.add(r["log"])
-                lines.append(_fit(f"          log: {shown_path(r['log'], cwd, rootdir)}", width))
+                lines.append(f"          log: {shown_path(r['log'], cwd, rootdir)}")
+        for parent, count in dependents.items():
+            lines += _wrap(f"  FAILED  ×{count}: ", f"using the model of {names[parent]}, which failed (-v lists them)",
+                           width, " " * 10)
+        passed = [r for r in group if r["outcome"] in ("passed", "xfailed")]
+        if verbosity < 1:  # a pass that needed a workaround is never a plain pass: shown from the default up
+            passed = [r for r in passed if workaround_mark(r)] if verbosity >= 0 else []
         column = min(max((len(_name(r)) for r in passed), default=0), 60)
         for r in passed:
-            lines.append(_fit(f"  {r['outcome']:7} {_name(r).ljust(column)}  {key_metrics(r)}".rstrip(), width))
-            if workaround_mark(r):  # never a plain pass
-                lines.append(_fit(f"          {workaround_mark(r)}", width))
-        for cause, count in skipped.items():
-            lines.append(_fit(f"  skipped ×{count}: {cause}", width))
+            lines += _wrap(f"  {r['outcome']:7} {_name(r).ljust(column)}  ", key_metrics(r), width, " " * 12)
+            if workaround_mark(r):
+                lines += _wrap("          ", workaround_mark(r), width, " " * 10)
+        if verbosity >= 0:
+            skipped: dict[str, int] = {}
+            for r in group:
+                if r["outcome"] == "skipped":
+                    cause = skip_cause(r["reason"])
+                    skipped[cause] = skipped.get(cause, 0) + 1
+            for cause, count in skipped.items():
+                lines += _wrap(f"  skipped ×{count}: ", cause, width, SKIP_INDENT)
+    if verbosity == -1 and groups:
+        total = _counts(r for group in groups.values() for r in group)
+        lines.append(f"{len(groups)} config(s): {_said(total)}")
     return lines
 
 
@@ -122,6 +164,13 @@ class SummaryPlugin(_Channel):
 
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_logreport")
     def pytest_runtest_logreport_time(self, report: pytest.TestReport) -> None:
+        if getattr(report, "tipc_record", None) and report.location is not None and self.config is not None:
+            # The FAILURES heading (the report's ``head_line``) names the config as the id does,
+            # relative to the cwd; set after the terminal wrote the item's -v line from the location.
+            path, lineno, _ = report.location
+            config, _, cell = str(report.nodeid).partition("::")
+            shown = shown_path(config, self.config.invocation_params.dir, self.config.rootpath)
+            report.location = (path, lineno, f"{shown}::{cell}")
         if report.when == "call" and getattr(report, "tipc_record", None):
             from pytest_tipc.reporting.junit import after_call
 
@@ -167,17 +216,27 @@ class SummaryPlugin(_Channel):
         for error in self.errors:
             terminalreporter.write_line(f"tipc: could not rewrite stored results: {error}", red=True)
         if self.settings.report is not None:
-            shown = shown_path(str(self.settings.report), config.invocation_params.dir, config.rootpath)
-            terminalreporter.write_line(f"tipc: support matrix written to {shown} (+ .json)")
+            from pytest_tipc.reporting.report import report_files
+
+            shown = ", ".join(shown_path(str(path), config.invocation_params.dir, config.rootpath)
+                              for path in report_files(self.settings.report))
+            terminalreporter.write_line(f"tipc: support matrix written to {shown}")
 
 
 def terminal_summary(terminalreporter: Any, records: Sequence[CellRecord], cwd: Path | None = None,
                      rootdir: Path | None = None) -> None:
-    """Write :func:`summary_lines` under a ``tipc summary`` separator (nothing without records)."""
+    """Write :func:`summary_lines` under a ``tipc summary`` separator (nothing without records, or
+    nothing to say at this verbosity), at the terminal's width (pytest's writer: ``COLUMNS``, else
+    the terminal, else 80)."""
     if not records:
         return
+    writer = getattr(terminalreporter, "_tw", None)  # pytest's TerminalWriter; no public accessor
+    width = int(getattr(writer, "fullwidth", 0) or shutil.get_terminal_size().columns)
+    lines = summary_lines(records, cwd, rootdir, width=width, verbosity=terminalreporter.config.get_verbosity())
+    if not lines:
+        return
     terminalreporter.write_sep("=", "tipc summary")
-    for line in summary_lines(records, cwd, rootdir):
+    for line in lines:
         terminalreporter.write_line(line)
 
 

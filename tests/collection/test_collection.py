@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import importlib.util
 import json
 from pathlib import Path
 
@@ -221,8 +222,75 @@ class TestSkipHints:
     def test_no_hint_without_cpu_cells(self, pytester: pytest.Pytester) -> None:
         out = self.reasons(pytester, "0")
         assert "needs 1 GPU, 0 visible (--tipc-gpus is empty); run on a GPU machine" in out
-        assert "-m \"tipc(gpus='-1')\"" not in out
+        assert "-m \"not gpu\"" not in out
 
     def test_the_hint_when_the_config_has_cpu_cells(self, pytester: pytest.Pytester) -> None:
         out = self.reasons(pytester, "-1|0")
-        assert "run on a GPU machine or select CPU cells with -m \"tipc(gpus='-1')\"" in out
+        assert "run on a GPU machine or select the cells that run without one with -m \"not gpu\"" in out
+
+
+def test_not_gpu_selects_the_cells_that_run_without_one(pytester: pytest.Pytester) -> None:
+    """`gpu` marks what needs a GPU to run: the training on card 0 and the inference of its model, not the
+    two-node training (rehearsed on CPU) nor its CPU inference; -m "not gpu" is the skip hint's selection."""
+    cfg = write_config(pytester, t51_text({4: "gpu_list:-1|0|127.0.0.1,127.0.0.1;0,1",
+                                          5: "--use-gpu:False|True|True"}))
+    result = pytester.runpytest("--tipc-config", str(cfg), "-m", "not gpu", "-p", "no:cacheprovider", "--co", "-q")
+    names = sorted(line.rsplit("::", 1)[1] for line in result.stdout.lines if "::" in line)
+    assert names == ["infer[cpu-null-norm_train-cpu-t1-fp32-bs1]", "infer[nodes2-gpu0_1-null-norm_train-cpu-t1-fp32-bs1]",
+                     "train[cpu-null-norm_train]", "train[nodes2-gpu0_1-null-norm_train]"]
+
+
+class TestDirectoryArguments:
+    """`pytest test_tipc/configs` collects the configs below, as --tipc-config DIR does; other folders are pytest's."""
+
+    def make_repo(self, pytester: pytest.Pytester) -> None:
+        write_config(pytester, t51_text())
+        write_config(pytester, t51_text({44: "--batch-size:1|2"}), name="other/train_infer_python.txt")
+        (pytester.path / "tests").mkdir()
+        (pytester.path / "tests" / "test_unit.py").write_text("def test_unit():\n    pass\n")
+
+    @pytest.mark.parametrize(("args", "passed"), [
+        (["test_tipc/configs"], 5), (["test_tipc/configs/other"], 3), (["tests", "test_tipc/configs/tiny"], 3),
+        (["."], 1)])
+    def test_a_folder_collects_its_configs(self, pytester: pytest.Pytester, args: list[str], passed: int) -> None:
+        self.make_repo(pytester)
+        result = pytester.runpytest(*args, "--tipc-dry-run", "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=passed)
+
+
+def test_k_selects_kinds_and_trainers_as_documented(pytester: pytest.Pytester) -> None:
+    """pytest's -k also matches parent names: the file name holds `train` and `infer`, so the README
+    names `-k "train["` / `-k "infer["` for a kind; a trainer name selects its training and its inferences."""
+    cfg = write_config(pytester, t51_text(MATRIX))
+
+    def names(*args: str) -> list[str]:
+        result = pytester.runpytest("--tipc-config", str(cfg), "-p", "no:cacheprovider", "--co", "-q", *args)
+        return collected(result)
+
+    every = names()
+    assert names("-k", "train") == every  # the file name matches: every item
+    assert names("-k", "train[") == [n for n in every if n.startswith("train[")] and len(names("-k", "train[")) == 4
+    assert names("-k", "infer[") == [n for n in every if n.startswith("infer[")]
+    pact = names("-k", "pact_train")
+    assert pact and all("pact_train" in n for n in pact) and {n.split("[")[0] for n in pact} == {"train", "infer"}
+
+
+def test_template_configs_writing_the_same_logs_are_warned_about(pytester: pytest.Pytester) -> None:
+    """Two template-layout models with the same training cell: one warning naming both and --tipc-output;
+    none when their trainings differ."""
+    write_config(pytester, t51_text())
+    write_config(pytester, t51_text({2: "model_name:other"}), name="other/train_infer_python.txt")
+    result = pytester.runpytest("test_tipc/configs", "--tipc-dry-run", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4, warnings=1)
+    text = " ".join(result.stdout.str().split())
+    assert ("SharedOutputWarning: test_tipc/configs/other/train_infer_python.txt and "
+            "test_tipc/configs/tiny/train_infer_python.txt write the same training logs and checkpoints "
+            "(test_tipc/output/norm_train_gpus_-1_autocast_null.log)") in text
+    assert "each with its own --tipc-output DIR" in text
+    if importlib.util.find_spec("xdist"):  # once under xdist too (each worker collects)
+        spread = pytester.runpytest_subprocess("test_tipc/configs", "--tipc-dry-run", "-p", "no:cacheprovider",
+                                               "-n", "2", "-p", "xdist")
+        spread.assert_outcomes(passed=4, warnings=1)
+    write_config(pytester, t51_text({2: "model_name:other", 4: "gpu_list:0"}), name="other/train_infer_python.txt")
+    quiet = pytester.runpytest("test_tipc/configs", "--tipc-dry-run", "-p", "no:cacheprovider")
+    assert "SharedOutputWarning" not in quiet.stdout.str()

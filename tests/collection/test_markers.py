@@ -21,9 +21,10 @@ def reference(item: TipcItem) -> tuple[list[pytest.Mark], dict[str, object]]:
     cell = item.cell
     assert cell is not None
     added = [pytest.mark.tipc(**{"dialect": item.plan.dialect, **cell.field_map, "key": cell.key})]
-    # GPUs the item needs here: its training's cards, or one for an inference run off the CPU
+    # GPUs the item needs to run: its training's cards (none for a multi-node training, rehearsed on
+    # CPU where there is no GPU), or one for an inference run off the CPU
     own = 1 if cell.role == "infer" and cell.field_map.get("device", "cpu") not in ("cpu", "") else 0
-    gpus = max(own, len(cell.gpu.card_ids))
+    gpus = max(own, len(cell.gpu.card_ids) if cell.gpu.nnodes == 1 else 0)
     if gpus:
         added.append(pytest.mark.gpu)
     if gpus > 1:

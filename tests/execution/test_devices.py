@@ -85,7 +85,7 @@ class TestNeeds:
         inventory = devices.Inventory((), "CUDA_VISIBLE_DEVICES unset, nvidia-smi not found")
         assert devices.skip_reason(train("0,1"), 2, inventory) == (
             "needs 2 GPUs, 0 visible (CUDA_VISIBLE_DEVICES unset, nvidia-smi not found); run on a GPU machine "
-            "or select CPU cells with -m \"tipc(gpus='-1')\"")
+            "or select the cells that run without one with -m \"not gpu\"")
         assert devices.skip_reason(train("0"), 1, devices.Inventory(("0",), "x")) is None
 
 

@@ -64,6 +64,31 @@ def test_status_lines_while_a_slow_step_runs_serial(repo: pytest.Pytester) -> No
     assert all(len(line) <= 100 for line in lines)
 
 
+def test_status_lines_skip_warning_boilerplate(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text("Downloading weights 50%\n"
+                   "/usr/lib/python3/site-packages/paddle/utils.py:123: UserWarning: the API is deprecated\n"
+                   "  warnings.warn(warning_message)\n"
+                   "W1206 12:00:01.123456  4242 gpu_resources.cc:119] Please NOTE: device: 0\n")
+    assert latest(log) == "Downloading weights 50%"
+    with log.open("a") as handle:  # an iteration line wins over later warnings
+        handle.write("[Epoch 0, iter: 3] loss: 0.5, avg_reader_cost: 0.001 sec, avg_batch_cost: 0.01 sec, "
+                     "avg_ips: 200.0 images/sec\n/x.py:9: DeprecationWarning: y\n  warnings.warn(warning_message)\n")
+    assert latest(log) == "epoch 0, iter 3, loss 0.5"
+
+
+def test_on_ci_status_lines_leave_the_row_of_dots_alone(repo: pytest.Pytester) -> None:
+    """Not a terminal: each status line on its own line; pytest's dots go on after it without the
+    config's path printed again."""
+    result = repo.runpytest_subprocess(*argv("--tipc-progress", "1"))
+    result.assert_outcomes(passed=2)
+    out = result.stdout.str().split("= tipc summary =", 1)[0]
+    assert [line for line in result.outlines if STATUS.search(line)], out
+    assert all(line.startswith("tipc: ") for line in out.splitlines() if " | " in line), out  # own lines
+    assert out.count("test_tipc/configs/tiny/train_infer_python.txt") == 1, out  # the path once
+    assert "".join(line.split()[0] for line in out.splitlines() if line.startswith(".")) == ".."  # both dots
+
+
 def test_status_lines_under_xdist_come_from_the_controller(repo: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
     result = repo.runpytest_subprocess(*argv("--tipc-progress", "1", "-n", "2", "-p", "xdist"))

@@ -115,7 +115,7 @@ class TestVerdicts:
     def test_report_and_terminal_summary(self, repo: pytest.Pytester) -> None:
         cfg = config(repo, {4: "gpu_list:-1|0", 5: "--use-gpu:False|True"})
         report = repo.path / "matrix.md"
-        result = run(repo, cfg, f"--tipc-report={report}", "-rs")
+        result = run(repo, cfg, f"--tipc-report={report}", "-rs", "-v")
         result.assert_outcomes(passed=2, skipped=2)  # the GPU train cell and its CPU infer cell
         text = report.read_text()
         assert "single-card" in text and "device_CPU" in text

@@ -27,7 +27,7 @@ def sections(out: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     current = ""
     for line in body.splitlines()[1:]:
-        header = re.match(r"^_{3,} (.+?) _{3,}$", line)
+        header = re.match(r"^_+ (.+?) _+$", line)
         if header:
             current = header.group(1)
             found[current] = []
@@ -52,7 +52,7 @@ def test_failing_train_with_eight_dependents(repo: pytest.Pytester, monkeypatch:
     assert len(result.outlines) <= 90, out  # was 451 lines
     found = sections(out)
     assert len(found) == 9
-    train = found["train[cpu-null-norm_train]"]
+    train = found["test_tipc/configs/tiny/train_infer_python.txt::train[cpu-null-norm_train]"]  # config::cell
     # the report once: no "Captured ... tipc failure" section repeating it
     assert "Captured" not in out and out.count("rerun: ") == 1
     assert train[0].startswith("step train failed with exit code 3")  # the headline (with its cause) first
@@ -66,9 +66,28 @@ def test_failing_train_with_eight_dependents(repo: pytest.Pytester, monkeypatch:
                                    "--bad-flag (log line 2)"), summary[0]
     log = "test_tipc/output/norm_train_gpus_-1_autocast_null.log"
     for name, lines in found.items():
-        if name.startswith("infer["):
+        if "::infer[" in name:
             text = [line for line in lines if line.strip()]
             assert len(text) <= 3, (name, text)
             assert text[0].startswith("train[cpu-null-norm_train], whose model this cell uses, failed in step train")
             assert text[-1].startswith("log: ") and text[-1].split()[1].endswith(log)
             assert "python_infer" not in "\n".join(text)  # no inference log: none ran
+
+
+def test_failure_headings_name_the_config(repo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two configs with the same cells: each FAILURES heading says which config, as its id does
+    (relative to the cwd), and the -v lines stay the ids."""
+    monkeypatch.setenv("TOOL_FAIL", "train")
+    first = config(repo)
+    second = first.parent.parent / "other" / first.name
+    second.parent.mkdir()
+    second.write_text(first.read_text())
+    (repo.path / "sub").mkdir()
+    monkeypatch.chdir(repo.path / "sub")  # ids are shown relative to the cwd
+    result = run(repo, first, "--tipc-config", str(second), "--tipc-progress", "0", "-v", "-k", "train[")
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    heads = sorted(sections(out))
+    assert heads == [f"../test_tipc/configs/{name}/train_infer_python.txt::train[cpu-null-norm_train]"
+                     for name in ("other", "tiny")]
+    result.stdout.fnmatch_lines(["../test_tipc/configs/tiny/train_infer_python.txt::train[[]cpu-null-norm_train[]] FAILED*"])

@@ -83,3 +83,33 @@ def _has_pillow() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _shot(browser: str, tmp_path: Path, name: str, text: str) -> bytes:
+    """A screenshot of ``text`` in a header cell styled as the report's."""
+    html = tmp_path / f"{name}.html"
+    html.write_text(f"<!doctype html><html><head><meta charset='utf-8'><style>{page.STYLE}"
+                    "th { font-size: 40px; }</style></head><body><table><tr>"
+                    f"<th>{text}</th></tr></table></body></html>", encoding="utf-8")
+    shot = tmp_path / f"{name}.png"
+    done = subprocess.run([browser, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+                           "--window-size=600,400", html.as_uri()], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    return shot.read_bytes()
+
+
+def test_chinese_headers_render_with_a_cjk_font(tmp_path: Path) -> None:
+    """The style names the common CJK fonts; with one installed (Debian's fonts-noto-cjk) the headers
+    show their glyphs: two different headers draw differently, where missing glyphs draw the same box."""
+    for font in ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei"):
+        assert f'"{font}"' in page.STYLE
+    browser = chromium()
+    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True) \
+        if shutil.which("fc-list") else None
+    if listed is None or not listed.stdout.strip():
+        pytest.skip("no CJK font installed: apt-get install -y fonts-noto-cjk")
+    blank = _shot(browser, tmp_path, "blank", "")
+    missing = [_shot(browser, tmp_path, f"missing{i}", text) for i, text in enumerate(("\U000ffffd", "\U000ffffc"))]
+    assert missing[0] == missing[1]  # the premise: glyphs no font has are drawn as the same box
+    headers = [_shot(browser, tmp_path, f"header{i}", text) for i, text in enumerate(("模型名称", "训练相关"))]
+    assert headers[0] != blank and headers[0] != headers[1]  # drawn, and each with its own glyphs

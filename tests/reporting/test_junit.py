@@ -97,3 +97,13 @@ def test_inference_time_excludes_the_wait_for_training(repo: pytest.Pytester,
     wait = float(props["tipc_train_wait_s"])
     assert wait >= 6.0
     assert case.time < wait and case.time == pytest.approx(float(props["tipc_duration_s"]), abs=1.0)
+
+
+def test_failure_text_is_plain(repo: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOOL_FAIL", "train")
+    monkeypatch.setenv("TOOL_COLOR", "1")  # the log holds a coloured line, as Paddle's and the harness's do
+    result = run(repo, config(repo, TWO), "--junitxml=junit.xml", "--tipc-progress", "0", "-k", "train[")
+    result.assert_outcomes(failed=1)
+    text = (repo.path / "junit.xml").read_text()
+    assert "W1206 a coloured warning" in text  # the log tail is quoted ...
+    assert "\x1b" not in text and "#x1B" not in text, text  # ... without its escapes

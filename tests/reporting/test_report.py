@@ -343,3 +343,47 @@ def test_bundled_model_report_stays_small(tmp_path: Path) -> None:
     for page in (md, md.with_name("certification.cells.md")):
         targets = re.findall(r"\]\(([^)]+)\)", page.read_text())
         assert targets and all((page.parent / t).is_file() for t in targets)
+
+
+class TestOrder:
+    """Reports follow the configs, then train before infer, then the cell ids, however the run was
+    scheduled: the same results give the same files."""
+
+    def test_collector_orders_by_config_kind_and_cell(self) -> None:
+        class Report:
+            def __init__(self, record: CellRecord) -> None:
+                self.nodeid, self.when, self.outcome = record["nodeid"], "call", "passed"
+                self.longrepr, self.duration = None, 0.0
+                self.user_properties = [record_property(record)]
+
+        other = make_record(config="a/train_infer_python.txt", model="a", mode=MODE, kind="infer", key="x-bs1",
+                            nodeid="a/train_infer_python.txt::infer[x-bs1]")
+        bs = [infer(f"cpu-False-norm_train-cpu-t1-fp32-bs{n}", "passed", batch_size=str(n)) for n in (16, 2, 1)]
+        collector = RecordCollector()
+        for record in [*bs, RECORDS[0], other]:  # completion order under -n 2: inference first
+            collector.add(Report(record))
+        assert [r["nodeid"].rsplit("::", 1)[1] for r in collector.records()] == [
+            "infer[x-bs1]", "train[cpu-False-norm_train]", *(f"infer[cpu-False-norm_train-cpu-t1-fp32-bs{n}]"
+                                                              for n in (1, 2, 16))]
+
+    def test_xdist_and_serial_runs_write_the_same_report(self, pytester: pytest.Pytester) -> None:
+        pytest.importorskip("xdist")
+        from tests.support.tiny_repo import EIGHT, config, install, run
+
+        install(pytester.path)
+        (pytester.path / "images").mkdir()
+        cfg = config(pytester, EIGHT)
+        texts = []
+        for name, workers in (("serial", []), ("xdist", ["-n", "2", "-p", "xdist"])):
+            result = run(pytester, cfg, "--tipc-progress", "0", f"--tipc-report={name}/r.md", *workers,
+                         subprocess=True)
+            result.assert_outcomes(passed=9)
+            files = [(pytester.path / name / f"r{suffix}").read_text() for suffix in (".md", ".cells.md")]
+            records = json.loads((pytester.path / name / "r.json").read_text())["records"]
+            timings = re.compile(r"\d+\.\d+")
+            texts.append(([timings.sub("T", text) for text in files], [r["nodeid"] for r in records]))
+        for one, other in zip(texts[0][0], texts[1][0]):
+            assert one.splitlines() == other.splitlines()
+        assert texts[0][1] == texts[1][1]
+        keys = texts[0][1]
+        assert keys[0].endswith("::train[cpu-null-norm_train]") and keys[-1].endswith("-cpu-t2-fp32-bs2]")

@@ -8,7 +8,7 @@
 Every call appends its stage to ./counts.txt. Environment switches: TOOL_FAIL=<stage> exits 3,
 TOOL_FAIL_ONCE=<stage> exits 3 on its first call only (a flaky step), TOOL_HANG=<stage> sleeps (and leaves a child sleeping too), TOOL_SCORE=<x> changes the results,
 TOOL_SLEEP=<seconds> spreads training over that many seconds (a slow step), TOOL_REPEAT=<n> prints
-the failure line n times before failing.
+the failure line n times before failing, TOOL_COLOR=1 a coloured line before it.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ if os.environ.get("TOOL_FAIL_ONCE") == stage and not os.path.exists(".failed-onc
     print("Traceback: simulated flaky failure in " + stage, flush=True)
     sys.exit(3)
 if os.environ.get("TOOL_FAIL") == stage:
+    if os.environ.get("TOOL_COLOR"):
+        print("\\x1b[33mW1206 a coloured warning\\x1b[0m", flush=True)
     for _ in range(int(os.environ.get("TOOL_REPEAT", "0"))):
         print("error: unrecognized arguments: --bad-flag", flush=True)
     print("Traceback: simulated failure in " + stage, flush=True)

@@ -280,6 +280,14 @@ class TestEveryRow:
                                           "found `--save-log-path:null`")
         assert "1 row is missing: add a parameter key (image dir) as row 48, after line 47" in str(info.value)
 
+    def test_a_misnamed_image_row_states_the_rule(self) -> None:
+        with pytest.raises(ConfigError) as info:  # the rows around it are in place: the key is what is wrong
+            validate(parse_text(t51_text({48: "--data-path:./images"}), "c.txt"), "template")
+        text = str(info.value)
+        assert text.startswith("c.txt:48: expected a parameter key (image dir) as row 48, found `--data-path:./images`")
+        assert "row 48's key must mention one of `img`, `image`, `video`" in text and "rename `--data-path`" in text
+        assert "restore any row" not in text
+
     def test_a_doubled_row_is_named_extra(self) -> None:
         lines = t51_text().splitlines()
         lines.insert(40, lines[40])
