@@ -51,7 +51,7 @@ class TipcFile(pytest.File):
         if source is not None:
             self.stash[SOURCE_KEY] = source
         elif plan is not None:
-            self.stash[PLAN_KEY] = plan
+            self.stash[PLAN_KEY] = state.distinct(self.path, plan)
         # Every item of the configs in one folder sees the same fixtures (conftest fixtures are
         # visible by folder): compute them once per folder.
         fixtureinfo = state.fixtureinfo.get(self.parent)
@@ -86,6 +86,7 @@ class TipcFile(pytest.File):
                                                              suite=settings.suite, bench=settings.bench,
                                                              benchmark_root=settings.benchmark_root,
                                                              rehearse=settings.rehearse)
+            plan = self.stash[PLAN_KEY] = SessionConfigs.of(self.session).distinct(self.path, plan)
         return plan
 
     def item_names(self) -> list[str]:

@@ -1,9 +1,11 @@
-"""Configs of one session that would write the same training logs and checkpoints.
+"""Configs of one session that would write the same checkpoints.
 
 The docs template harness (the bundled model's) writes every model of a harness root into
 ``test_tipc/output/`` and names a training's log and checkpoint dir by trainer, gpu entry and
 autocast only (``norm_train_gpus_0_autocast_null``): two template configs with the same training
-cell overwrite each other's, and both reports link to whichever ran last. The other families write
+cell write the same checkpoint dir. Their logs get distinct names
+(:func:`pytest_tipc.execution.paths.shared_step_logs`); the checkpoints are the model script's, so
+the later run overwrites the earlier one's. The other families write
 ``test_tipc/output/<model>/<mode>/``. Only template configs are planned for this check (the others'
 outlines come from the plan cache, unplanned).
 """
@@ -22,7 +24,7 @@ SHOWN = 3
 
 
 class SharedOutputWarning(UserWarning):
-    """Two configs of the session write the same training logs and checkpoints."""
+    """Two configs of the session write the same checkpoints."""
 
 
 def shared_logs(plans: Iterable[tuple[Path, Plan]]) -> dict[tuple[Path, Path], list[tuple[str, int]]]:
@@ -47,8 +49,9 @@ def warn_shared(plans: Iterable[tuple[Path, Plan]], shown: Callable[[Path], str]
         logs = [log for log, _ in clashes]
         listed = ", ".join(logs[:SHOWN]) + (f" and {len(logs) - SHOWN} more" if len(logs) > SHOWN else "")
         warnings.warn_explicit(SharedOutputWarning(
-            f"{shown(first)} and {shown(second)} write the same training logs and checkpoints ({listed}): the "
+            f"{shown(first)} and {shown(second)} write the same checkpoints (the trainings of {listed}): the "
             "template harness names them by trainer, gpu entry and autocast, not by model, so the later run "
-            "overwrites the earlier one's and the reports of both link to it. Run them in separate sessions, "
-            "each with its own --tipc-output DIR, or give their trainers different gpu entries or names"),
+            "overwrites the earlier one's (the plugin gives the logs distinct names, <log>_<config stem>.log). "
+            "Run them in separate sessions, each with its own --tipc-output DIR, or give their trainers "
+            "different gpu entries or names"),
             SharedOutputWarning, str(second), clashes[0][1] or 1)

@@ -18,7 +18,7 @@ import pytest
 
 from pytest_tipc.collection.inputs import read_config
 from pytest_tipc.collection.markers import Marks
-from pytest_tipc.execution.paths import check_plan
+from pytest_tipc.execution.paths import check_plan, distinct_logs, shared_step_logs
 from pytest_tipc.model.cells import Plan
 from pytest_tipc.model.config import TipcConfig, harness_root, parse_file, parse_text
 from pytest_tipc.options import Settings
@@ -63,25 +63,35 @@ class SessionConfigs:
                 self._prepared[str(path)] = self.prepare(path)
             except Exception as exc:  # raised again when that file is collected
                 self._prepared[str(path)] = exc
+        plans = self._template_plans()
+        # the logs two configs would both write get distinct names (execution/paths.py), on every worker alike
+        self.shared_logs = shared_step_logs(plans)
         # once a session: xdist's controller collects nothing and forwards every worker's warnings
-        if getattr(config, "workerinput", {}).get("workerid", "gw0") == "gw0":
-            self._warn_shared(config.invocation_params.dir)
+        if plans and getattr(config, "workerinput", {}).get("workerid", "gw0") == "gw0":
+            from pytest_tipc.collection.overlaps import warn_shared
 
-    def _warn_shared(self, cwd: Path) -> None:
-        """Warn about template configs that write the same logs (:mod:`.overlaps`)."""
+            cwd = config.invocation_params.dir
+            warn_shared(plans, shown=lambda path: os.path.relpath(path, cwd))
+
+    def _template_plans(self) -> list[tuple[Path, Plan]]:
+        """The plans of the session's template configs (which all write ``test_tipc/output/``) when
+        there are two or more: the others write ``test_tipc/output/<model>/<mode>/``."""
         template = [(Path(path), prepared) for path, prepared in self._prepared.items()
                     if isinstance(prepared, Prepared) and prepared.outline.dialect == "template"]
         if len(template) < 2:
-            return
-        from pytest_tipc.collection.overlaps import warn_shared
-
+            return []
         plans: list[tuple[Path, Plan]] = []
         for path, prepared in template:
             try:
                 plans.append((path, prepared.plan or self._plan(path, prepared)))
             except Exception:  # collecting the file reports it
                 continue
-        warn_shared(plans, shown=lambda path: os.path.relpath(path, cwd))
+        return plans
+
+    def distinct(self, path: Path, plan: Plan) -> Plan:
+        """``plan`` with the logs it shares with another config of the session renamed."""
+        entry = self.shared_logs.get(path)
+        return distinct_logs(plan, *entry) if entry else plan
 
     def _plan(self, path: Path, prepared: Prepared) -> Plan:
         assert prepared.source is not None

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from pytest_tipc import _fs
@@ -123,8 +124,7 @@ def step_log_path(cell: Cell, step: Step, index: int, root: Path, log_dir: Path)
     ``<log_dir>/<cell>_<index>_<kind>.log`` for a step without one; names made safe."""
     if not step.log:
         return log_dir / safe_component(f"{token(cell.key)}_{index}_{step.kind}.log")
-    log = infer_log_name(step.log, cell.requires) if cell.kind == "infer" and cell.requires else step.log
-    return safe_path(root / log)
+    return safe_path(root / written_log(cell, step))
 
 
 def record_log(cell: Cell) -> str:
@@ -132,9 +132,60 @@ def record_log(cell: Cell) -> str:
     training log of a train cell, else the cell's last step."""
     train = next((step for step in cell.steps if step.kind == "train"), None)
     step = train or (cell.steps[-1] if cell.steps else None)
-    if step is None or not step.log:
+    return written_log(cell, step) if step is not None else ""
+
+
+def written_log(cell: Cell, step: Step) -> str:
+    """The step's log as the engine names it (relative to the harness root), ``""`` for none."""
+    if not step.log:
         return ""
     return infer_log_name(step.log, cell.requires) if cell.kind == "infer" and cell.requires else step.log
+
+
+# ---- configs of one session that would write the same step log ----
+# Two template configs of a harness root (the bundled ``train_infer_python.txt`` and
+# ``train_fleet_infer_python.txt``) write ``test_tipc/output/`` and share their trainers and
+# pretrained model, so their cells name the same step logs: under xdist one cell's open moved the
+# other's log aside while it was written, and serially the later config's log took the place the
+# earlier one's report links to. The session sees every config when it collects, so it renames only
+# the logs that two configs would write (``<name>_<config stem>.log``, the config's folder too when
+# the stems are equal): every other log keeps the harness's name, and each config's plan stays what
+# it plans alone (tests/planning/test_parity.py). Every worker computes the same names from the same
+# configs. A deviation: docs/deviations.md.
+
+def shared_step_logs(plans: Iterable[tuple[Path, Plan]]) -> dict[Path, tuple[str, frozenset[str]]]:
+    """``{config: (its tag, the logs it shares with another config)}`` for each config that shares
+    one; logs as normalized absolute paths, the tag a :func:`token` of the config's name."""
+    writers: dict[str, set[Path]] = {}
+    for path, plan in plans:
+        for cell in plan.cells:
+            for step in cell.steps:
+                log = written_log(cell, step)
+                if log:
+                    writers.setdefault(os.path.normpath(os.path.join(plan.root, log)), set()).add(path)
+    shared: dict[Path, set[str]] = {}
+    for log, paths in writers.items():
+        if len(paths) > 1:
+            for path in paths:
+                shared.setdefault(path, set()).add(log)
+    stems = [path.stem for path in shared]
+    return {path: (token(path.stem if stems.count(path.stem) == 1 else f"{path.parent.name}-{path.stem}"),
+                   frozenset(logs)) for path, logs in shared.items()}
+
+
+def distinct_logs(plan: Plan, tag: str, shared: frozenset[str]) -> Plan:
+    """``plan`` with each step log in ``shared`` named ``<stem>_<tag>.<suffix>`` (its status line too)."""
+    def rename(cell: Cell, step: Step) -> Step:
+        if not step.log or os.path.normpath(os.path.join(plan.root, written_log(cell, step))) not in shared:
+            return step
+        stem, dot, suffix = step.log.rpartition(".")
+        log = f"{stem}_{tag}.{suffix}" if dot and "/" not in suffix else f"{step.log}_{tag}"
+        status = step.status.replace(os.path.basename(step.log), os.path.basename(log))
+        return dataclasses.replace(step, log=log, status=status)
+
+    cells = tuple(dataclasses.replace(cell, steps=tuple(rename(cell, step) for step in cell.steps))
+                  for cell in plan.cells)
+    return dataclasses.replace(plan, cells=cells)
 
 
 def results_file(results_dir: str | Path, model: str, precision: str, kind: str = "python") -> Path:

@@ -284,8 +284,8 @@ def test_template_configs_writing_the_same_logs_are_warned_about(pytester: pytes
     result.assert_outcomes(passed=4, warnings=1)
     text = " ".join(result.stdout.str().split())
     assert ("SharedOutputWarning: test_tipc/configs/other/train_infer_python.txt and "
-            "test_tipc/configs/tiny/train_infer_python.txt write the same training logs and checkpoints "
-            "(test_tipc/output/norm_train_gpus_-1_autocast_null.log)") in text
+            "test_tipc/configs/tiny/train_infer_python.txt write the same checkpoints "
+            "(the trainings of test_tipc/output/norm_train_gpus_-1_autocast_null.log)") in text
     assert "each with its own --tipc-output DIR" in text
     if importlib.util.find_spec("xdist"):  # once under xdist too (each worker collects)
         spread = pytester.runpytest_subprocess("test_tipc/configs", "--tipc-dry-run", "-p", "no:cacheprovider",
