@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_tipc.verdicts.calibration import baseline_key
 from pytest_tipc.verdicts.results.baselines import UpdateQueue
 from pytest_tipc.verdicts.speed import BenchRun, baselines_path, check_speed, device_kind, measure, records
 from tests.support.reference_support import REPO, copy_repo, junit_cases
@@ -147,7 +148,13 @@ def test_bundled_bench_cell_gates_on_its_baseline(tmp_path: Path) -> None:
     # 1. this machine's baseline, written by the session's single writer
     proc, props, outcome = bench("--tipc-update-all")
     assert outcome == "passed", proc.stdout[-4000:]
-    recorded = json.loads(stored.read_text())["baselines"]["dynamic_bs16_fp32_DP_N1C1"][device_kind("cpu")]["ips"]
+    import paddle
+
+    key = baseline_key(device_kind("cpu"), paddle.__version__)  # keyed by device kind and Paddle version
+    entry = json.loads(stored.read_text())["baselines"]["dynamic_bs16_fp32_DP_N1C1"][key]
+    recorded = entry["ips"]
+    assert entry["calibration"] == float(props["tipc_calibration"]) > 0  # the calibration workload ran
+    assert entry["normalised"] == pytest.approx(recorded / entry["calibration"], rel=1e-4)
     assert recorded == float(props["tipc_ips"]) > 0
     assert int(props["tipc_ips_steps"]) == 18  # 20 iterations of 16 images, 2 skipped
     speed = json.loads(next((root / "index").glob("*_speed")).read_text())
@@ -157,10 +164,12 @@ def test_bundled_bench_cell_gates_on_its_baseline(tmp_path: Path) -> None:
     proc, props, outcome = bench("--tipc-speed-tolerance", "75%")
     assert outcome == "passed", proc.stdout[-4000:]
     assert float(props["tipc_ips_baseline"]) == recorded and "tipc_ips_delta_pct" in props
-    # 3. the baseline raised 2x (over the faster of both runs): the gate fails with its table
+    # 3. the baseline raised 2x (over the faster of both runs, raw and normalised): the gate fails with its table
     raised = 2 * max(recorded, float(props["tipc_ips"]))
     data = json.loads(stored.read_text())
-    data["baselines"]["dynamic_bs16_fp32_DP_N1C1"][device_kind("cpu")]["ips"] = raised
+    data["baselines"]["dynamic_bs16_fp32_DP_N1C1"][key]["ips"] = raised
+    data["baselines"]["dynamic_bs16_fp32_DP_N1C1"][key]["normalised"] = 2 * max(
+        entry["normalised"], float(props["tipc_ips_normalised"]))
     stored.write_text(json.dumps(data))
     proc, props, outcome = bench()
     assert outcome == "failure" and proc.returncode == 1
