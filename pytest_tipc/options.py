@@ -262,6 +262,22 @@ def _ini_parsed(config: pytest.Config, name: str, parse: Any) -> list[Any]:
     return values
 
 
+def cli_or_ini(config: pytest.Config, name: str, parse: Any, default: Any = None) -> Any:
+    """The value of the option whose dest and ini twin are both ``name``: the command line's (argparse
+    parsed it), else the ini's parsed with ``parse`` (a bad one is a usage error naming the ini
+    file), else ``default``."""
+    given = getattr(config.option, name)
+    if given is not None:
+        return given
+    text = config.getini(name)
+    if not text:
+        return default
+    try:
+        return parse(text)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"ini option {name} in {config.inipath}: {exc}") from None
+
+
 def read_settings(config: pytest.Config) -> Settings:
     opt = config.option
     invocation = config.invocation_params.dir
@@ -272,12 +288,7 @@ def read_settings(config: pytest.Config) -> Settings:
     if rejected and not configs:
         raise pytest.UsageError("\n".join(str(rejected_error(path, why)) for path, why in rejected))
 
-    timeout = opt.tipc_timeout
-    if timeout is None and config.getini("tipc_timeout"):
-        try:
-            timeout = _seconds(config.getini("tipc_timeout"))
-        except argparse.ArgumentTypeError as exc:
-            raise pytest.UsageError(f"ini option tipc_timeout in {config.inipath}: {exc}") from None
+    timeout = cli_or_ini(config, "tipc_timeout", _seconds)
     stages = dict(_ini_parsed(config, "tipc_stage_timeouts", _stage_timeout))
     stages.update(dict(opt.tipc_stage_timeouts))
     tolerances: dict[str, dict[str, float]] = {}
@@ -290,25 +301,10 @@ def read_settings(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"{where}: choose auto or one of {', '.join(dialect_names())} "
                                 "(a new dialect needs pytest_tipc.planning.dialects.register_dialect)")
     suite = _choice(config, "suite", ("auto", *SUITES))
-    bench = opt.tipc_bench or config.getini("tipc_bench")
-    if bench:
-        try:
-            bench = _bench(bench)
-        except argparse.ArgumentTypeError as exc:
-            raise pytest.UsageError(f"ini option tipc_bench in {config.inipath}: {exc}") from None
+    bench = cli_or_ini(config, "tipc_bench", _bench, "")
     output = opt.tipc_output or config.getini("tipc_output")
-    progress = opt.tipc_progress
-    if progress is None and config.getini("tipc_progress"):
-        try:
-            progress = _progress_seconds(config.getini("tipc_progress"))
-        except argparse.ArgumentTypeError as exc:
-            raise pytest.UsageError(f"ini option tipc_progress in {config.inipath}: {exc}") from None
-    speed_tolerance = opt.tipc_speed_tolerance
-    if speed_tolerance is None:
-        try:
-            speed_tolerance = _speed_tolerance(config.getini("tipc_speed_tolerance") or "5%")
-        except argparse.ArgumentTypeError as exc:
-            raise pytest.UsageError(f"ini option tipc_speed_tolerance in {config.inipath}: {exc}") from None
+    progress = cli_or_ini(config, "tipc_progress", _progress_seconds)
+    speed_tolerance = cli_or_ini(config, "tipc_speed_tolerance", _speed_tolerance, _speed_tolerance("5%"))
     root = config.getini("tipc_root")
     return Settings(
         configs=configs,

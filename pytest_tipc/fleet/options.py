@@ -10,6 +10,7 @@ import pytest
 
 from pytest_tipc.fleet.durations import DEFAULT_PATH
 from pytest_tipc.fleet.shard import ShardError, ShardSpec, parse_spec
+from pytest_tipc.options import cli_or_ini
 
 FAIL_ON = ("new", "any")
 
@@ -80,12 +81,7 @@ def read(config: pytest.Config, harness_root: Path) -> FleetSettings:
     fail_on = opt.tipc_fail_on or config.getini("tipc_fail_on")
     if fail_on not in FAIL_ON:
         raise pytest.UsageError(f"ini option tipc_fail_on = {fail_on!r}: choose new or any")
-    reruns = opt.tipc_reruns
-    if reruns is None:
-        try:
-            reruns = _reruns(config.getini("tipc_reruns") or "0")
-        except argparse.ArgumentTypeError as exc:
-            raise pytest.UsageError(f"ini option tipc_reruns in {config.inipath}: {exc}") from None
+    reruns = cli_or_ini(config, "tipc_reruns", _reruns, 0)
     return FleetSettings(shard=shard, durations=durations, store_durations=opt.tipc_store_durations,
                          baseline=Path(invocation, opt.tipc_baseline) if opt.tipc_baseline else None,
                          fail_on=fail_on, reruns=reruns)
