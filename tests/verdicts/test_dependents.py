@@ -27,6 +27,14 @@ for epoch in range(int(args["epochs"])):
 """
 
 
+def infer_messages(junit: Path, text: str) -> int:
+    """How many inference testcases of a JUnit file fail with a message holding ``text``."""
+    import xml.etree.ElementTree as ET
+
+    return sum(1 for case in ET.parse(junit).getroot().iter("testcase") if case.get("name", "").startswith("infer[")
+               for failure in case.iter("failure") if text in failure.get("message", ""))
+
+
 def epochs_config(repo: pytest.Pytester, epochs: int) -> Path:
     (repo.path / "epochs_train.py").write_text(EPOCHS_TRAIN)
     return config(repo, {7: f"--epochs:lite_train_lite_infer={epochs}|whole_train_whole_infer={epochs}",
@@ -35,11 +43,12 @@ def epochs_config(repo: pytest.Pytester, epochs: int) -> Path:
 
 def test_a_failed_training_log_fails_the_inference_items(repo: pytest.Pytester) -> None:
     cfg = epochs_config(repo, 0)
-    result = tiny_repo.run(repo, cfg, "-rA", "--tipc-report", "report.md")
+    result = tiny_repo.run(repo, cfg, "-rA", "--tipc-report", "report.md", "--junitxml", "j.xml")
     result.assert_outcomes(failed=3)
     out = result.stdout.str()
     assert "no iteration line" in out
-    assert out.count("whose model this cell uses, failed its training log check") == 2
+    # each inference item's failure message names the check of the training it uses
+    assert infer_messages(repo.path / "j.xml", "whose model this cell uses, failed its training log check") == 2
     assert "infer" not in (repo.path / "counts.txt").read_text()  # nothing inferred on an untrained model
     matrix = json.loads((repo.path / "report.json").read_text())["matrix"][0]
     assert matrix["inference"]["tiny"][0]["device_CPU"]["status"] == "failed"  # not "supported"
@@ -49,9 +58,9 @@ def test_a_failed_training_log_fails_the_inference_items(repo: pytest.Pytester) 
 def test_the_infer_item_that_trains_first_fails_too(repo: pytest.Pytester) -> None:
     """The training runs for the first item that needs it (here the only one selected): its check
     is in the train-once state, not in the train item's verdict alone."""
-    result = tiny_repo.run(repo, epochs_config(repo, 0), "-rA", "-k", "bs1 or bs2")
+    result = tiny_repo.run(repo, epochs_config(repo, 0), "-rA", "-k", "bs1 or bs2", "--junitxml", "j.xml")
     result.assert_outcomes(failed=2)
-    assert result.stdout.str().count("failed its training log check: ") == 2
+    assert infer_messages(repo.path / "j.xml", "failed its training log check: ") == 2
 
 
 def test_a_passing_training_log_lets_them_run(repo: pytest.Pytester) -> None:
