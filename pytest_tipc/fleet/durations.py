@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from pytest_tipc import _fs
-from pytest_tipc.fleet.files import read_bytes
 
 DEFAULT_PATH = "test_tipc/.tipc_durations.json"
 LIMIT = 64 * 1024 * 1024  # a durations file of 30,000 items is about 3 MB
@@ -22,7 +22,7 @@ class DurationsError(ValueError):
 def load(path: Path) -> dict[str, float]:
     """The stored durations (none when the file does not exist)."""
     try:
-        data = read_bytes(path, LIMIT)
+        data = _fs.read_regular(os.path.realpath(path), LIMIT)  # a linked durations file is followed
     except FileNotFoundError:
         return {}
     except OSError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +20,9 @@ LIMIT = 256 * 1024 * 1024
 
 def read_json(path: Path, limit: int = LIMIT) -> Any:
     """The JSON document in the regular file ``path`` of at most ``limit`` bytes (``OSError`` for
-    anything else, ``ValueError`` for bad JSON); never blocks on a FIFO."""
-    return json.loads(read_bytes(path, limit))
-
-
-def read_bytes(path: Path, limit: int = LIMIT) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(f"{path} is not a regular file")
-        if info.st_size > limit:
-            raise OSError(f"{path} holds {info.st_size:,} bytes, more than the {limit:,} read")
-        with os.fdopen(os.dup(fd), "rb") as fh:
-            return fh.read(limit + 1)
-    finally:
-        os.close(fd)
+    anything else, ``ValueError`` for bad JSON); never blocks on a FIFO (:func:`_fs.read_regular`).
+    A link is followed: these are files the user names (a baseline, a shard folder, the durations)."""
+    return json.loads(_fs.read_regular(os.path.realpath(path), limit))
 
 
 def rotate(folder: Path, keep: int = KEEP) -> None:
@@ -64,11 +50,25 @@ def write_json(path: Path, body: Any, what: str) -> None:
     _fs.write_atomic(path, json.dumps(body, indent=1, ensure_ascii=False, sort_keys=True) + "\n", what=what)
 
 
+def read_record(path: Path) -> dict[str, Any]:
+    """A previous run's JSON record (what ``--tipc-report`` or ``merge`` wrote); ``ValueError``
+    saying what is wrong with it, for the caller to name its option."""
+    try:
+        body = read_json(path)
+    except OSError as exc:
+        raise ValueError(f"not a readable run record ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"not a run record ({exc})") from None
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        raise ValueError('no "records" list in it')
+    return body
+
+
 def read_records(path: Path) -> list[dict[str, Any]]:
     """The records of ``records.jsonl``, the last line of an item winning; a torn last line (a
     shard killed while writing) is skipped."""
     out: dict[str, dict[str, Any]] = {}
-    for line in read_bytes(path).decode("utf-8", "replace").splitlines():
+    for line in _fs.read_regular(os.path.realpath(path), LIMIT).decode("utf-8", "replace").splitlines():
         try:
             record = json.loads(line)
         except ValueError:

@@ -226,13 +226,10 @@ def _folders(directory: Path) -> list[Path]:
 
 def _baseline(path: Path) -> dict[str, Any]:
     try:
-        body = files.read_json(path)
-    except (OSError, ValueError) as exc:
-        raise MergeError(f"--baseline {path}: not a readable run record ({exc})") from None
-    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        raise MergeError(f"--baseline {path}: no \"records\" list in it; give the .json a previous merge or "
-                         "--tipc-report wrote")
-    return body
+        return files.read_record(path)
+    except ValueError as exc:
+        raise MergeError(f"--baseline {path}: {exc}; give the .json that a previous merge or --tipc-report "
+                         "wrote") from None
 
 
 def _print_summary(out: Any, merged: Merged, diff: diffs.Diff | None, code: int) -> None:

@@ -176,11 +176,7 @@ def _owned(plan: Path, index: int) -> list[str]:
 def load_baseline(path: Path, option: str) -> dict[str, Any]:
     """A previous run's record; :class:`pytest.UsageError` naming ``option``, the file and the fix."""
     try:
-        body = files.read_json(path)
-    except (OSError, ValueError) as exc:
-        raise pytest.UsageError(f"{option} {path}: not a readable run record ({exc}); give the .json that a "
-                                "previous --tipc-report or merge wrote") from None
-    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        raise pytest.UsageError(f"{option} {path}: no \"records\" list in it; give the .json that a previous "
-                                "--tipc-report or merge wrote")
-    return body
+        return files.read_record(path)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{option} {path}: {exc}; give the .json that a previous --tipc-report or merge "
+                                "wrote") from None
