@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -65,6 +66,20 @@ def discover(restrict: Sequence[str] | None = None, environ: Mapping[str, str] |
                              + (f": {said[0]}" if said else ""))
     ids = tuple(_SMI_LINE.findall(done.stdout))
     return Inventory(ids, f"CUDA_VISIBLE_DEVICES unset, nvidia-smi -L lists {len(ids)}")
+
+
+def gpu_models() -> list[str]:
+    """The GPUs ``nvidia-smi`` lists by name (none on a machine without it): shard manifests and
+    the speed gate's device kind."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        done = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True,
+                              timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in done.stdout.splitlines() if line.strip()] if done.returncode == 0 else []
 
 
 def auto_num_workers(gpus: Sequence[str] | None = None) -> int:

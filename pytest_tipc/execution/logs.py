@@ -31,8 +31,9 @@ FILENAME = "results_python.log"
 KEEP = 5  # earlier logs of one step kept beside it (name.1.log … name.5.log); the oldest goes
 
 
-def aside(path: Path, number: int) -> Path:
-    """``train.log`` → ``train.<number>.log`` (``name`` → ``name.<number>`` without a suffix)."""
+def aside(path: Path, number: int | str) -> Path:
+    """``train.log`` → ``train.<number>.log`` (``name`` → ``name.<number>`` without a suffix); a
+    rerun's failed attempt goes to ``train.attempt1.log`` (``verdicts.flaky``)."""
     stem, dot, suffix = path.name.rpartition(".")
     name = f"{stem}.{number}.{suffix}" if dot and stem else f"{path.name}.{number}"
     return path.with_name(name)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import shutil
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pytest_tipc.execution.devices import gpu_models
 from pytest_tipc.fleet import files
 from pytest_tipc.fleet.shard import Assignment, ShardSpec
 
@@ -37,19 +36,6 @@ def paddle_version() -> str | None:
         except importlib.metadata.PackageNotFoundError:
             continue
     return None
-
-
-def gpu_models() -> list[str]:
-    """The GPUs ``nvidia-smi`` lists by name (none on a machine without it)."""
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return []
-    try:
-        done = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True,
-                              timeout=30, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    return [line.strip() for line in done.stdout.splitlines() if line.strip()] if done.returncode == 0 else []
 
 
 def start(folder: Path, spec: ShardSpec, run: str, dry_run: bool) -> dict[str, Any]:

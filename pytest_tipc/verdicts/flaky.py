@@ -47,9 +47,9 @@ def rerunnable(result: Any) -> tuple[bool, str]:
 def keep_attempt_log(log_path: Path, attempt: int) -> Path:
     """Move a failed attempt's log aside (``train.log`` → ``train.attempt1.log``) before the step
     runs again, so the next attempt cannot overwrite the evidence; return where it went."""
-    stem, dot, suffix = log_path.name.rpartition(".")
-    name = f"{stem}.attempt{attempt}.{suffix}" if dot and stem else f"{log_path.name}.attempt{attempt}"
-    target = log_path.with_name(name)
+    from pytest_tipc.execution.logs import aside
+
+    target = aside(log_path, f"attempt{attempt}")
     try:
         os.replace(log_path, target)
     except OSError:

@@ -29,15 +29,14 @@ import functools
 import json
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pytest_tipc import _fs
+from pytest_tipc.execution.devices import gpu_models
 from pytest_tipc.execution.runner import StepResult
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.verdicts import calibration as calibrate
@@ -135,14 +134,7 @@ def _int(text: str) -> int | str:
 def device_kind(device: str = "cpu", cards: int = 1) -> str:
     """What a baseline is valid for: ``cpu:<CPU model name> x<logical CPUs>`` or ``gpu:<GPU name> x<cards>``."""
     if device == "gpu":
-        name = "unknown"
-        if shutil.which("nvidia-smi"):
-            try:
-                out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
-                                     text=True, timeout=30, check=False).stdout
-                name = next((line.strip() for line in out.splitlines() if line.strip()), name)
-            except (OSError, subprocess.SubprocessError):
-                pass
+        name = next(iter(gpu_models()), "unknown")
         return f"gpu:{name} x{cards}"
     name = ""
     try:
