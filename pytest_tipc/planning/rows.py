@@ -193,11 +193,6 @@ def check_rows(config: TipcConfig, dialect: str) -> None:
         check_trainers(config, dialect, trainer_position(rules), 2 if rules is S32_RULES else 7)
 
 
-def _fits(config: TipcConfig, rules: dict[int, Rule], rule_at: int, line_at: int) -> bool:
-    rule = rules.get(rule_at)
-    return rule is not None and rule.fits(config.line(line_at))
-
-
 def _score(config: TipcConfig, rules: dict[int, Rule], start: int, shift: int, width: int = 10) -> float:
     """How well rows ``start…start+width`` fit when line ``q`` is read as row ``q - shift``
     (``shift=-1``: a row is missing, ``+1``: a row is extra)."""

@@ -46,10 +46,6 @@ LABELS = {"rehearsed": "rehearsed on CPU"}
 _AMP = ("amp", "fp16", "bf16", "true", "o1", "o2")
 
 
-def _is_true(value: str) -> bool:
-    return value.strip().lower() in ("true", "1", "yes", "gpu")
-
-
 def card_column(record: CellRecord) -> str:
     """``single-card``, ``multi-card`` or ``multi-node``: how a train cell is launched."""
     fields = record["fields"]

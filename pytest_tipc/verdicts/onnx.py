@@ -72,10 +72,6 @@ def is_conversion(result: StepResult) -> bool:
     return (program.startswith("paddle2onnx") or module) and flag(argv, "--save_file") is not None
 
 
-def conversion_of(results: Sequence[StepResult]) -> StepResult | None:
-    return next((r for r in results if is_conversion(r)), None)
-
-
 def image_input(results: Sequence[StepResult]) -> str:
     """The image file or directory the first inference step of ``results`` was given ("" if none)."""
     for result in results:
