@@ -18,7 +18,7 @@ import pytest
 
 from pytest_tipc.collection import session as outlines
 from pytest_tipc.collection.session import SETTINGS_KEY, SessionConfigs
-from pytest_tipc.execution.paths import record_log
+from pytest_tipc.layout import record_log
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.model.config import ConfigError, parse_text
 from pytest_tipc.planning.cache import CellOutline
@@ -197,7 +197,7 @@ def _parsed_id(item: pytest.Item) -> None:
 
 
 def _record_log(cell: Cell) -> str:
-    """The log a report links to (:func:`pytest_tipc.execution.paths.record_log`)."""
+    """The log a report links to (:func:`pytest_tipc.layout.record_log`)."""
     return record_log(cell)
 
 

@@ -4,7 +4,7 @@ The docs template harness (the bundled model's) writes every model of a harness 
 ``test_tipc/output/`` and names a training's log and checkpoint dir by trainer, gpu entry and
 autocast only (``norm_train_gpus_0_autocast_null``): two template configs with the same training
 cell write the same checkpoint dir. Their logs get distinct names
-(:func:`pytest_tipc.execution.paths.shared_step_logs`); the checkpoints are the model script's, so
+(:func:`pytest_tipc.layout.shared_step_logs`); the checkpoints are the model script's, so
 the later run overwrites the earlier one's. The other families write
 ``test_tipc/output/<model>/<mode>/``. Only template configs are planned for this check (the others'
 outlines come from the plan cache, unplanned).
@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from pytest_tipc.execution.paths import record_log
+from pytest_tipc.layout import record_log
 from pytest_tipc.model.cells import Plan, role_of
 
 SHOWN = 3

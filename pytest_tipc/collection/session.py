@@ -18,7 +18,7 @@ import pytest
 
 from pytest_tipc.collection.inputs import read_config
 from pytest_tipc.collection.markers import Marks
-from pytest_tipc.execution.paths import check_plan, distinct_logs, shared_step_logs
+from pytest_tipc.layout import check_plan, distinct_logs, shared_step_logs
 from pytest_tipc.model.cells import Plan
 from pytest_tipc.model.config import TipcConfig, harness_root, parse_file, parse_text
 from pytest_tipc.options import Settings
@@ -64,7 +64,7 @@ class SessionConfigs:
             except Exception as exc:  # raised again when that file is collected
                 self._prepared[str(path)] = exc
         plans = self._template_plans()
-        # the logs two configs would both write get distinct names (execution/paths.py), on every worker alike
+        # the logs two configs would both write get distinct names (layout.py), on every worker alike
         self.shared_logs = shared_step_logs(plans)
         # once a session: xdist's controller collects nothing and forwards every worker's warnings
         if plans and getattr(config, "workerinput", {}).get("workerid", "gw0") == "gw0":

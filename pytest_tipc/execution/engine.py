@@ -28,12 +28,19 @@ from typing import IO, TYPE_CHECKING, Any
 from pytest_tipc._fs import WriteError
 from pytest_tipc.execution import devices, nodes, proctree, workarounds
 from pytest_tipc.execution.interpreter import is_python_name, paddle_problem
-from pytest_tipc.execution.logs import append_status, write_step_log
 from pytest_tipc.execution.once import OnceState, run_once
-from pytest_tipc.execution.paths import HARNESS_OUTPUT, escape, relocate, relocated_log_dir, step_log_path
 from pytest_tipc.execution.ports import free_port
 from pytest_tipc.execution.prepare import DEFAULT_TIMEOUT, PrepareError, PrepareHook, prepare_data
 from pytest_tipc.execution.runner import Command, StepResult, command_for, not_started, run_step
+from pytest_tipc.layout import (
+    HARNESS_OUTPUT,
+    append_status,
+    escape,
+    relocate,
+    relocated_log_dir,
+    step_log_path,
+    write_step_log,
+)
 from pytest_tipc.model.cells import Cell, Plan, Step
 from pytest_tipc.model.record import append_records, step_record
 

@@ -25,8 +25,8 @@ import psutil
 from pytest_tipc._fs import WriteError
 from pytest_tipc.execution.artifacts import missing
 from pytest_tipc.execution.launcher import DEVICE_FLAGS, LaunchArgv
-from pytest_tipc.execution.logs import open_step_log
 from pytest_tipc.execution.runner import NOTE, Child, StepResult, command_for
+from pytest_tipc.layout import open_step_log
 from pytest_tipc.model.cells import Cell, Launch, Step
 
 REPLACED_FLAGS = ("--ips", "--master", "--nnodes", "--rank")
@@ -137,7 +137,7 @@ def run_nodes(step: Step, root: Path, *, port: int, node_devices: Sequence[tuple
 
 def _combine_logs(log_path: Path, results: list[StepResult]) -> str:
     """The step log: every node's log in rank order, each under a header, opened as every step log
-    is (:func:`~pytest_tipc.execution.logs.open_step_log`); returns where the earlier log went."""
+    is (:func:`~pytest_tipc.layout.open_step_log`); returns where the earlier log went."""
     out, previous = open_step_log(log_path)
     with out:
         for rank, result in enumerate(results):

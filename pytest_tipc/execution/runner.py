@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from pytest_tipc import _fs
-from pytest_tipc.execution import artifacts, leftovers, logs, proctree, workarounds
+from pytest_tipc import _fs, layout
+from pytest_tipc.execution import artifacts, leftovers, proctree, workarounds
 from pytest_tipc.execution.artifacts import choose_paths, missing
 from pytest_tipc.execution.interpreter import is_python_name, resolve
 from pytest_tipc.model.cells import Expect, Step
@@ -277,7 +277,7 @@ class Child:
         self._reader: threading.Thread | None = None
         self.previous: Path | None = None
         try:  # an earlier run's log moves aside; never opened through a planted link
-            self._log, self.previous = logs.open_step_log(command.log_path)  # closed in finish()
+            self._log, self.previous = layout.open_step_log(command.log_path)  # closed in finish()
             if command.notes:  # the header goes before the child's first byte
                 self._log.write("".join(f"{NOTE} {note}\n" for note in command.notes).encode())
                 self._log.flush()

@@ -137,7 +137,7 @@ def output_directories(settings: Any) -> list[Path]:
     """The directories a real run writes its logs into (see the module docstring)."""
     if settings.output is not None:
         return [Path(settings.output)]
-    from pytest_tipc.execution.paths import HARNESS_OUTPUT
+    from pytest_tipc.layout import HARNESS_OUTPUT
     from pytest_tipc.model.config import harness_root
 
     default = settings.root or Path.cwd()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_tipc.execution.paths import shown_path
+from pytest_tipc.layout import shown_path
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.options import Settings
 from pytest_tipc.reporting.records import junit_properties, metrics_property

@@ -47,7 +47,7 @@ def rerunnable(result: Any) -> tuple[bool, str]:
 def keep_attempt_log(log_path: Path, attempt: int) -> Path:
     """Move a failed attempt's log aside (``train.log`` → ``train.attempt1.log``) before the step
     runs again, so the next attempt cannot overwrite the evidence; return where it went."""
-    from pytest_tipc.execution.logs import aside
+    from pytest_tipc.layout import aside
 
     target = aside(log_path, f"attempt{attempt}")
     try:

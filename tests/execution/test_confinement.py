@@ -1,5 +1,5 @@
 """D1/D9: the plugin's own writes stay inside the harness root and the output dir
-(pytest_tipc.execution.paths), and names built from values are safe."""
+(pytest_tipc.layout), and names built from values are safe."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.execution.paths import NAME_LIMIT, safe_component, safe_path
+from pytest_tipc.layout import NAME_LIMIT, safe_component, safe_path
 from pytest_tipc.verdicts.results.files import expected_results_path
 from tests.support.configs import t51_text
 from tests.support.tool_script import install

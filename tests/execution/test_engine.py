@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_tipc.execution.engine import Engine, EngineSettings
-from pytest_tipc.execution.logs import FILENAME
+from pytest_tipc.layout import FILENAME
 from tests.support import engine_plans
 from tests.support.engine_plans import LOG_DIR, make_plan
 

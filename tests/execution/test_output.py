@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_tipc.execution.paths import relocate, relocated_log_dir
+from pytest_tipc.layout import relocate, relocated_log_dir
 from pytest_tipc.model.cells import Expect, PathChoice, Plan, Step
 
 OLD = "./test_tipc/output/m/lite_train_lite_infer"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-from pytest_tipc.execution.logs import FILENAME, append_status, status_line
+from pytest_tipc.layout import FILENAME, append_status, status_line
 
 OCR_CMD = "python3.7 tools/eval.py -c x.yml -o Global.checkpoints=./test_tipc/output/m/lite/norm/latest"
 LOG = "./test_tipc/output/m/lite/eval.log"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.execution.paths import relocated_log_dir
+from pytest_tipc.layout import relocated_log_dir
 from pytest_tipc.model.cells import Plan
 from pytest_tipc.reporting import progress
 from pytest_tipc.verdicts.results.compare import DEFAULT_TOLERANCES

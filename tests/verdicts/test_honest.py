@@ -410,7 +410,7 @@ class TestNumbersAndResults:
 class TestStatusLog:
     def test_results_python_log_names_the_path_and_log_that_were_used(self, tmp_path: Path) -> None:
         from pytest_tipc.execution.engine import Engine, EngineSettings
-        from pytest_tipc.execution.logs import FILENAME
+        from pytest_tipc.layout import FILENAME
         from pytest_tipc.model.cells import PathChoice, Plan, Step, model_cell
 
         root = tmp_path / "repo"

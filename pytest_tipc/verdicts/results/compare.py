@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_tipc.execution.paths import shown_path
+from pytest_tipc.layout import shown_path
 from pytest_tipc.verdicts.results.baselines import (
     WORKEROUTPUT_KEY,
     UpdateQueue,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_tipc._fs import line_chunks
-from pytest_tipc.execution.paths import results_file
+from pytest_tipc.layout import results_file
 
 PRECISIONS = ("fp32", "fp16", "int8")
 Form = Literal["image", "metric"]
