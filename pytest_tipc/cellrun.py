@@ -10,8 +10,8 @@ import pytest
 
 from pytest_tipc.model.cells import Cell, Plan, Step
 from pytest_tipc.model.record import append_records, step_record
-from pytest_tipc.options import Settings
 from pytest_tipc.planning.rehearse import FIELD
+from pytest_tipc.settings import Settings
 
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_tipc.cellrun import CellRun
+from pytest_tipc.collection.discover import settle
 from pytest_tipc.collection.items import SETTINGS_KEY, TipcFile, TipcItem
-from pytest_tipc.options import Settings, add_options, read_settings
+from pytest_tipc.settings import Settings, add_options, read_settings
 
 if TYPE_CHECKING:
     from pytest_tipc.execution.engine import Engine
@@ -49,7 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
-    settings = _collect_configs(config, read_settings(config))
+    settings = _collect_configs(config, settle(read_settings(config)))
     config.stash[SETTINGS_KEY] = settings
     if settings.configs:
         from pytest_tipc.reporting.summary import SummaryPlugin, WorkerOutput
@@ -68,7 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
             from pytest_tipc.execution import leftovers, session_lock
 
             session_lock.claim(config, settings)
-            leftovers.register(config)
+            leftovers.register(config, settings.allow_daemons)
         _register_fleet(config, settings)
 
 
@@ -92,10 +93,10 @@ def _register_fleet(config: pytest.Config, settings: Settings) -> None:
 
 def _collect_configs(config: pytest.Config, settings: Settings) -> Settings:
     """Make pytest visit the configs: alone when the user named no paths or only configs (ids
-    as printed), else beside the given paths (:func:`pytest_tipc.collection.folders.choose_paths`)."""
+    as printed), else beside the given paths (:func:`pytest_tipc.collection.discover.choose_paths`)."""
     if not settings.configs and config.args_source != pytest.Config.ArgsSource.ARGS:
         return settings
-    from pytest_tipc.collection.folders import choose_paths
+    from pytest_tipc.collection.discover import choose_paths
 
     return choose_paths(config, settings)
 
@@ -113,9 +114,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    """In a TIPC-only session every folder is a :class:`~pytest_tipc.collection.folders.TipcDir`:
+    """In a TIPC-only session every folder is a :class:`~pytest_tipc.collection.discover.TipcDir`:
     it lists only the configs and never imports the repository's ``__init__.py``."""
-    from pytest_tipc.collection.folders import FOLDERS_KEY, TipcDir
+    from pytest_tipc.collection.discover import FOLDERS_KEY, TipcDir
 
     if FOLDERS_KEY not in parent.config.stash:
         return None
@@ -128,7 +129,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     """Entries named like configs that are not regular files: one collection error each."""
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is not None and settings.rejected:
-        from pytest_tipc.collection.inputs import report_rejected
+        from pytest_tipc.collection.discover import report_rejected
 
         report_rejected(session, settings.rejected)
 

@@ -16,12 +16,11 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from pytest_tipc.collection.inputs import read_config
+from pytest_tipc.collection.discover import read_config
 from pytest_tipc.collection.markers import Marks
 from pytest_tipc.layout import check_plan, distinct_logs, shared_step_logs
 from pytest_tipc.model.cells import Plan
 from pytest_tipc.model.config import TipcConfig, harness_root, parse_file, parse_text
-from pytest_tipc.options import Settings
 from pytest_tipc.planning import cache as plancache
 from pytest_tipc.planning.cache import Outline
 from pytest_tipc.planning.detect import detect_dialect, repo_marker
@@ -29,6 +28,7 @@ from pytest_tipc.planning.dialects import is_builtin
 from pytest_tipc.planning.rehearse import rehearse as rehearsal
 from pytest_tipc.planning.suites import plan_suite
 from pytest_tipc.planning.validate import validate
+from pytest_tipc.settings import Settings
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 STATE_KEY = pytest.StashKey["SessionConfigs"]()

@@ -45,8 +45,8 @@ from pytest_tipc.model.cells import Cell, Plan, Step
 from pytest_tipc.model.record import append_records, step_record
 
 if TYPE_CHECKING:
-    from pytest_tipc.options import Settings
     from pytest_tipc.reporting.progress import StepBoard
+    from pytest_tipc.settings import Settings
 
 __all__ = ["CellOutcome", "Engine", "EngineSettings", "PrepareError", "ProducerChecks"]
 
@@ -58,7 +58,7 @@ ProducerChecks = Callable[[Plan, Cell, list[StepResult]], dict[str, Any]]
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """What the engine needs: the user's options (derived from :class:`~pytest_tipc.options.Settings`
+    """What the engine needs: the user's options (derived from :class:`~pytest_tipc.settings.Settings`
     by :meth:`derived`) and the session's places (state and cache dirs, worker, output stream).
     The harness root is not here: every plan carries the root it was made for (``Plan.root``)."""
 

@@ -236,10 +236,10 @@ class LeftoverReport:
             terminalreporter.write_line(describe(leftover), yellow=not leftover.helper)
 
 
-def register(config: pytest.Config) -> None:
+def register(config: pytest.Config, allow_daemons: tuple[str, ...]) -> None:
     """From ``pytest_configure`` of a real run: the summary section, the ini patterns and, on an
     xdist worker, SIGTERM when the controller dies (so its handler kills the worker's steps)."""
-    configure(tuple(config.getini("tipc_allow_daemons")))
+    configure(allow_daemons)
     if hasattr(config, "workerinput"):
         import signal
 

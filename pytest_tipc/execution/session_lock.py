@@ -154,7 +154,7 @@ def claim(config: pytest.Config, settings: Any) -> None:
         sys.stderr.flush()
 
     try:
-        lock.acquire(bool(getattr(config.option, "tipc_wait", False)), report=report)
+        lock.acquire(bool(settings.wait), report=report)
     except Busy as exc:
         raise pytest.UsageError(str(exc)) from None
     except _fs.WriteError as exc:

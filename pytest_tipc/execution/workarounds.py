@@ -11,55 +11,17 @@ item records them (JUnit ``tipc_workarounds``, the summary, the report).
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_tipc import _fs
+from pytest_tipc.model.workarounds import WORKAROUNDS
 
 SHIM_DIR = Path(__file__).resolve().parent / "workaround_shim"
 ENV = "PYTEST_TIPC_WORKAROUNDS"  # the shim's sitecustomize reads the same name
 LOG_PREFIX = "[pytest-tipc workaround]"
-ALL = "paddle3"  # every workaround below
-
-
-@dataclass(frozen=True)
-class Workaround:
-    name: str
-    issue: str  # what the report says it works around
-    what: str
-
-
-WORKAROUNDS = {w.name: w for w in (
-    Workaround("memory-optim", "Paddle#75496",
-               "Config.enable_memory_optim() is skipped for .json (PIR) programs"),
-    Workaround("onednn-pir", "Paddle#77340",
-               "config.disable_mkldnn() before create_predictor for .json (PIR) programs"),
-    Workaround("pdmodel-json", "Paddle 3 exports .json",
-               "a .pdmodel path that does not exist resolves to the .json beside it"),
-)}
-
-
-def parse_name(text: str) -> tuple[str, ...]:
-    """The workarounds one ``--tipc-workaround`` value names (``paddle3``: all of them)."""
-    name = text.strip()
-    if name == ALL:
-        return tuple(WORKAROUNDS)
-    if name not in WORKAROUNDS:
-        known = "; ".join(f"{w.name} ({w.issue}: {w.what})" for w in WORKAROUNDS.values())
-        raise argparse.ArgumentTypeError(f"unknown workaround {text!r}: choose {ALL} (all of them) or one of: {known}")
-    return (name,)
-
-
-def normalise(groups: Iterable[Sequence[str]]) -> tuple[str, ...]:
-    """The names, each once, in the registry's order."""
-    wanted = {name for group in groups for name in group}
-    return tuple(name for name in WORKAROUNDS if name in wanted)
-
-
 def step_env(names: Sequence[str]) -> list[tuple[str, str | None]]:
     """The environment change that turns the workarounds on for a step (none: no change)."""
     return [(ENV, ",".join(names))] if names else []

@@ -10,7 +10,7 @@ import pytest
 
 from pytest_tipc.fleet.durations import DEFAULT_PATH
 from pytest_tipc.fleet.shard import ShardError, ShardSpec, parse_spec
-from pytest_tipc.options import cli_or_ini
+from pytest_tipc.settings import cli_or_ini
 
 FAIL_ON = ("new", "any")
 

@@ -32,6 +32,11 @@ MODES = (
 )
 # benchmark_train trains too: the train harness in the mode benchmark_train.sh calls it with
 TRAIN_MODES = (*MODES[:3], "benchmark_train")
+# The file names of TIPC configs: what a directory is searched for, by mode (default: CONFIG_GLOB);
+# the paddle2onnx configs run only in paddle2onnx_infer, whole_infer also finds the PTQ configs.
+CONFIG_GLOB = "*train*infer*python*.txt"
+MODE_GLOBS = {"paddle2onnx_infer": ("*paddle2onnx*.txt",),
+              "whole_infer": (CONFIG_GLOB, "*ptq*infer*python*.txt")}
 
 
 class ConfigError(Exception):

@@ -21,8 +21,8 @@ import pytest
 
 from pytest_tipc.layout import shown_path
 from pytest_tipc.model.cells import Cell, Plan
-from pytest_tipc.options import Settings
 from pytest_tipc.reporting.records import junit_properties, metrics_property
+from pytest_tipc.settings import Settings
 
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem

@@ -1,4 +1,4 @@
-"""D6/D7: collection reads only regular files of at most 1 MB (pytest_tipc.collection.inputs).
+"""D6/D7: collection reads only regular files of at most 1 MB (pytest_tipc.collection.discover).
 
 Under a ``--tipc-config`` directory a FIFO, a ``/dev/zero`` symlink, a dangling symlink, a symlink
 loop, a directory or an over-large file named like a config is a collection error naming its path,
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.collection.inputs import MAX_BYTES, read_config, refusal
+from pytest_tipc.collection.discover import MAX_BYTES, read_config, refusal
 from pytest_tipc.model.config import ConfigError
 from tests.support.configs import t51_text
 

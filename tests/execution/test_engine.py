@@ -215,7 +215,7 @@ class TestDevices:
 
 
 def test_engine_settings_are_derived_from_the_options(tmp_path: Path) -> None:
-    from pytest_tipc.options import Settings
+    from pytest_tipc.settings import Settings
 
     settings = Settings(configs=(), mode="lite_train_lite_infer", dialect="auto", output=tmp_path / "out",
                         record=tmp_path / "rec.jsonl", timeout=5.0, stage_timeouts={"train": 9.0}, gpus=("1",),

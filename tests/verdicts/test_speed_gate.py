@@ -179,7 +179,7 @@ def test_bundled_bench_cell_gates_on_its_baseline(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "value"), [("5%", 0.05), ("0.05", 0.05), ("50%", 0.5), ("0", 0.0)])
 def test_speed_tolerance_takes_a_fraction_or_a_percentage(text: str, value: float) -> None:
-    from pytest_tipc.options import _speed_tolerance
+    from pytest_tipc.settings import _speed_tolerance
 
     assert _speed_tolerance(text) == pytest.approx(value)
 
@@ -188,7 +188,7 @@ def test_speed_tolerance_takes_a_fraction_or_a_percentage(text: str, value: floa
 def test_a_speed_tolerance_out_of_range_says_how_to_write_it(text: str, hint: str) -> None:
     import argparse
 
-    from pytest_tipc.options import _speed_tolerance
+    from pytest_tipc.settings import _speed_tolerance
 
     with pytest.raises(argparse.ArgumentTypeError) as info:
         _speed_tolerance(text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import re
 from dataclasses import dataclass, field
@@ -12,19 +11,12 @@ from typing import Any
 
 import pytest
 
-from pytest_tipc.collection.inputs import read_config, rejected_error, special, split_special
-from pytest_tipc.execution.workarounds import normalise, parse_name
-from pytest_tipc.model.config import MODES, TRAIN_MODES
+from pytest_tipc.model.config import CONFIG_GLOB, MODES
+from pytest_tipc.model.workarounds import normalise, parse_name
 from pytest_tipc.planning.dialects import BUILTIN, dialect_names
 from pytest_tipc.planning.rehearse import REHEARSALS
 from pytest_tipc.planning.suites import SUITES
 
-CONFIG_GLOB = "*train*infer*python*.txt"
-# What a directory is searched for, by mode (default: CONFIG_GLOB): the paddle2onnx configs run
-# only in paddle2onnx_infer; whole_infer also finds the PTQ configs.
-MODE_GLOBS = {"paddle2onnx_infer": ("*paddle2onnx*.txt",),
-              "whole_infer": (CONFIG_GLOB, "*ptq*infer*python*.txt")}
-BENCH_BANNER = "train_benchmark_params"
 STAGES = ("setup", "prepare", "train", "eval", "export", "quant", "convert", "infer", "analysis")
 PRECISIONS = ("fp32", "fp16", "int8")
 PREPARE_POLICIES = ("auto", "always", "never")
@@ -199,6 +191,9 @@ def add_options(parser: pytest.Parser) -> None:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every option and ini value of pytest-tipc, read once (:func:`read_settings`); ``configs`` and
+    ``rejected`` are filled in by collection (:func:`pytest_tipc.collection.discover.settle`)."""
+
     configs: tuple[Path, ...]
     mode: str
     dialect: str
@@ -229,11 +224,15 @@ class Settings:
     root: Path | None = None
     # entries named like configs that are not regular files: (path, why), each a collection error
     rejected: tuple[tuple[Path, str], ...] = ()
+    # what --tipc-config (else the ini's tipc_configs) named: (the folder it is relative to, the text)
+    config_args: tuple[tuple[Path, str], ...] = ()
     compare_results: bool = True
     results_pattern: str | None = None
     results_map: tuple[tuple[str, str], ...] = ()  # (model, glob) from tipc_results_map
     known_causes: tuple[Path, ...] = ()
     workarounds: tuple[str, ...] = ()  # execution/workarounds.py: opt-in Paddle 3 workarounds
+    wait: bool = False  # --tipc-wait: wait for the session that holds the output dir
+    allow_daemons: tuple[str, ...] = ()  # tipc_allow_daemons: leftovers that are expected
 
     @property
     def plan_mode(self) -> str:
@@ -284,9 +283,6 @@ def read_settings(config: pytest.Config) -> Settings:
     ini_base = config.inipath.parent if config.inipath else config.rootpath
     raw = [(invocation, p) for p in opt.tipc_configs] or [(ini_base, p) for p in config.getini("tipc_configs")]
     mode = _choice(config, "mode", MODES)
-    configs, rejected = split_special(expand_configs(raw, mode))
-    if rejected and not configs:
-        raise pytest.UsageError("\n".join(str(rejected_error(path, why)) for path, why in rejected))
 
     timeout = cli_or_ini(config, "tipc_timeout", _seconds)
     stages = dict(_ini_parsed(config, "tipc_stage_timeouts", _stage_timeout))
@@ -307,8 +303,8 @@ def read_settings(config: pytest.Config) -> Settings:
     speed_tolerance = cli_or_ini(config, "tipc_speed_tolerance", _speed_tolerance, _speed_tolerance("5%"))
     root = config.getini("tipc_root")
     return Settings(
-        configs=configs,
-        rejected=rejected,
+        configs=(),
+        config_args=tuple((Path(base), text) for base, text in raw),
         mode=mode,
         dialect=dialect,
         suite=suite,
@@ -339,6 +335,8 @@ def read_settings(config: pytest.Config) -> Settings:
         results_pattern=config.getini("tipc_results_pattern") or None,
         results_map=_results_map(config),
         known_causes=tuple(Path(ini_base, p) for p in config.getini("tipc_known_causes")),
+        wait=bool(opt.tipc_wait),
+        allow_daemons=tuple(config.getini("tipc_allow_daemons")),
         workarounds=normalise([*_ini_parsed(config, "tipc_workarounds", parse_name), *opt.tipc_workarounds]),
     )
 
@@ -362,60 +360,3 @@ def _choice(config: pytest.Config, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise pytest.UsageError(f"ini option tipc_{name} = {value!r}: choose one of {', '.join(c for c in choices if c)}")
     return str(value)
-
-
-def config_files(folder: Path, mode: str) -> list[Path]:
-    """The configs a directory holds for ``mode`` (:data:`MODE_GLOBS`); for benchmark_train, the
-    ``*train*infer*python*.txt`` files with a ``train_benchmark_params`` section (as upstream's
-    ``grep -w``)."""
-    files = sorted({f for pattern in MODE_GLOBS.get(mode, (CONFIG_GLOB,)) for f in folder.rglob(pattern)})
-    if mode == "benchmark_train":
-        banner = re.compile(rf"(?<!\w){BENCH_BANNER}(?!\w)")
-        files = [f for f in files if special(f) or banner.search(read_config(f).decode(errors="replace"))]
-    if mode in TRAIN_MODES:  # a ~20-row PTQ config (train_ptq_infer_python.txt) runs only in whole_infer
-        files = [f for f in files if "ptq" not in f.name or special(f) or not _is_ptq20(f)]
-    return files
-
-
-def _is_ptq20(path: Path) -> bool:
-    """Read as collection reads a config: a regular file of at most 1 MB, never a FIFO."""
-    from pytest_tipc.collection.inputs import read_config
-    from pytest_tipc.model.config import PTQ20, ConfigError, parse_text
-
-    try:
-        return parse_text(read_config(path).decode("utf-8"), path).layout == PTQ20
-    except (ConfigError, OSError, UnicodeDecodeError):
-        return False  # collection reports it
-
-
-def expand_configs(raw: list[tuple[Path, str]], mode: str = "lite_train_lite_infer") -> tuple[Path, ...]:
-    """Files, directories (searched recursively for the configs of ``mode``, see
-    :func:`config_files`) and globs, in a stable order, each once. Paths stay absolute but
-    unresolved (symlinks are the user's)."""
-    found: list[Path] = []
-    for base, text in raw:
-        path = Path(base, text)
-        if glob.has_magic(text):
-            matches = sorted(Path(p) for p in glob.glob(os.fspath(path), recursive=True))
-            files = [m for m in matches if not m.is_dir()]  # FIFOs and dangling links too: refused per file
-            dirs = [m for m in matches if m.is_dir()]
-            found += files + [f for d in dirs for f in config_files(d, mode)]
-            if not matches:
-                raise pytest.UsageError(f"--tipc-config {text}: the glob matches nothing (searched from {base})")
-        elif path.is_dir():
-            files = config_files(path, mode)
-            if not files:
-                what = " or ".join(MODE_GLOBS.get(mode, (CONFIG_GLOB,))) + " file"
-                if mode == "benchmark_train":
-                    what += f" with a {BENCH_BANNER} section"
-                raise pytest.UsageError(
-                    f"--tipc-config {text}: no {what} under {path} for mode {mode}; pass the config file itself")
-            found += files
-        elif path.is_file() or os.path.lexists(path):
-            found.append(path)
-        else:
-            raise pytest.UsageError(f"--tipc-config {text}: no such file or directory ({path})")
-    unique: dict[str, Path] = {}
-    for path in found:
-        unique.setdefault(os.path.normpath(os.path.abspath(path)), Path(os.path.normpath(os.path.abspath(path))))
-    return tuple(unique.values())
