@@ -16,7 +16,7 @@ from pytest_tipc.settings import Settings
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem
     from pytest_tipc.execution.engine import Engine
-    from pytest_tipc.execution.runner import StepResult
+    from pytest_tipc.execution.step.runner import StepResult
 
 
 def describe(step: Step) -> str:

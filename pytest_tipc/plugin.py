@@ -66,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
             config.pluginmanager.register(ProgressDisplay(config, settings.progress, settings.stream), "tipc-progress")
         if not settings.dry_run:  # one session per output dir; no step outlives its session
-            from pytest_tipc.execution import leftovers, session_lock
+            from pytest_tipc.execution.processes import leftovers, session_lock
 
             session_lock.claim(config, settings)
             leftovers.register(config, settings.allow_daemons)
@@ -82,7 +82,7 @@ def _register_fleet(config: pytest.Config, settings: Settings) -> None:
     config.stash[FLEET_KEY] = fleet
     if fleet.shard is None and not fleet.store_durations and fleet.baseline is None:
         return
-    from pytest_tipc.execution.session_lock import output_directories
+    from pytest_tipc.execution.processes.session_lock import output_directories
     from pytest_tipc.fleet.files import FOLDER
     from pytest_tipc.fleet.plugin import FleetPlugin
 
@@ -106,7 +106,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if not settings or not settings.configs:
         return []
     what = "dry run" if settings.dry_run else "real run"
-    from pytest_tipc.execution.interpreter import header_line
+    from pytest_tipc.execution.step.interpreter import header_line
 
     return [f"tipc: {len(settings.configs)} config(s), mode {settings.mode}, dialect {settings.dialect}, {what}",
             header_line(settings.configs, settings.python)]
@@ -203,7 +203,7 @@ def _prepare_hook(config: pytest.Config) -> Any:
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
     # Also called when collection errors stop the session: without a step started (the module that
     # starts them never imported) there is nothing to kill, and importing it (psutil) is not free.
-    proctree = sys.modules.get("pytest_tipc.execution.proctree")
+    proctree = sys.modules.get("pytest_tipc.execution.processes.proctree")
     if proctree is not None:
         proctree.kill_all_running(grace=1.0)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from pytest_tipc.execution.launcher import LaunchArgv
+from pytest_tipc.execution.step.launcher import LaunchArgv
 from pytest_tipc.model.cells import Cell, Step
 from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.rehearse import is_rehearsal

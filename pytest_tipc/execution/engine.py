@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from pytest_tipc._fs import WriteError
-from pytest_tipc.execution import devices, nodes, proctree, workarounds
-from pytest_tipc.execution.interpreter import is_python_name, paddle_problem
+from pytest_tipc.execution import devices, workarounds
 from pytest_tipc.execution.once import OnceState, run_once
-from pytest_tipc.execution.ports import free_port
 from pytest_tipc.execution.prepare import DEFAULT_TIMEOUT, PrepareError, PrepareHook, prepare_data
-from pytest_tipc.execution.runner import Command, StepResult, command_for, not_started, run_step
+from pytest_tipc.execution.processes import proctree
+from pytest_tipc.execution.step import nodes
+from pytest_tipc.execution.step.interpreter import is_python_name, paddle_problem
+from pytest_tipc.execution.step.ports import free_port
+from pytest_tipc.execution.step.runner import Command, StepResult, command_for, not_started, run_step
 from pytest_tipc.layout import (
     HARNESS_OUTPUT,
     append_status,

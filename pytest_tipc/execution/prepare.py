@@ -42,9 +42,9 @@ from typing import IO, TYPE_CHECKING, Any
 from filelock import FileLock
 
 from pytest_tipc import _fs
-from pytest_tipc.execution.interpreter import is_python_name, resolve
 from pytest_tipc.execution.prepare_inputs import digest, made, relevant_rows, snapshot
-from pytest_tipc.execution.runner import run_step, tail_lines
+from pytest_tipc.execution.step.interpreter import is_python_name, resolve
+from pytest_tipc.execution.step.runner import run_step, tail_lines
 from pytest_tipc.model.cells import Step
 from pytest_tipc.model.config import parse_text
 

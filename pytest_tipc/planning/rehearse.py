@@ -7,7 +7,7 @@ The config file is never edited; the plan its dialect made is changed in memory,
   family's spelling: template ``--use-gpu=True``/``--device=gpu``, OCR ``Global.use_gpu=True``,
   Clas ``Global.device=gpu``, Seg ``--device=gpu``, Det ``use_gpu=True``); a multi-card launch
   (``--gpus=0,1``/``--devices=0,1``) starts as many CPU processes instead (``--nproc_per_node=2``:
-  Paddle picks gloo), as multi-node cells already rehearse (:mod:`pytest_tipc.execution.nodes`);
+  Paddle picks gloo), as multi-node cells already rehearse (:mod:`pytest_tipc.execution.step.nodes`);
 * an inference cell on GPU (``--use_gpu:True``, ``--device:gpu``) runs on CPU the same way, except
   what has no CPU counterpart, skipped with its reason: TensorRT, and fp16 (GPU only in Paddle
   Inference);
@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from pytest_tipc.execution.launcher import DEVICE_FLAGS, LaunchArgv
+from pytest_tipc.execution.step.launcher import DEVICE_FLAGS, LaunchArgv
 from pytest_tipc.model.cells import Cell, Plan, Step, is_true
 
 REHEARSALS = ("cpu",)

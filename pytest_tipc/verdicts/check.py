@@ -27,7 +27,7 @@ from pytest_tipc.settings import Settings
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem
     from pytest_tipc.execution.engine import CellOutcome, ProducerChecks
-    from pytest_tipc.execution.runner import StepResult
+    from pytest_tipc.execution.step.runner import StepResult
 
 # Stored results describe the shipped pretrained model, so only the modes that infer with it
 # (no training) are compared with them, as upstream's compare_results.py is used.

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_tipc._fs import line_chunks
-from pytest_tipc.execution.artifacts import MTIME_MARGIN
+from pytest_tipc.execution.step.artifacts import MTIME_MARGIN
 
 _IMAGE_JSON = r"\S\t[\[{]"
 RESULT_LINES: dict[str, tuple[str, ...]] = {

@@ -27,7 +27,7 @@ DETERMINISTIC = re.compile(
 
 
 def rerunnable(result: Any) -> tuple[bool, str]:
-    """``(may rerun, why not)`` for a failed :class:`~pytest_tipc.execution.runner.StepResult`."""
+    """``(may rerun, why not)`` for a failed :class:`~pytest_tipc.execution.step.runner.StepResult`."""
     if result.error:
         return False, "the step could not start"
     if result.io_error:

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from pytest_tipc._fs import line_chunks
-from pytest_tipc.execution.interpreter import is_python_name
-from pytest_tipc.execution.runner import StepResult
+from pytest_tipc.execution.step.interpreter import is_python_name
+from pytest_tipc.execution.step.runner import StepResult
 from pytest_tipc.layout import shown_path
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.verdicts.results.compare import Comparison, Row, Tolerance, compare_values

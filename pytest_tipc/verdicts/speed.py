@@ -37,7 +37,7 @@ from typing import Any
 
 from pytest_tipc import _fs
 from pytest_tipc.execution.devices import gpu_models
-from pytest_tipc.execution.runner import StepResult
+from pytest_tipc.execution.step.runner import StepResult
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.verdicts import calibration as calibrate
 from pytest_tipc.verdicts.calibration import Calibration, baseline_key, pick

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.execution import interpreter
+from pytest_tipc.execution.step import interpreter
 from tests.support.configs import t51_text
 from tests.support.fake_repo import deactivated_env, make_venv
 from tests.support.tool_script import install
 
-RESOLVE = ("import os, sys; from pytest_tipc.execution.interpreter import resolve, describe; "
+RESOLVE = ("import os, sys; from pytest_tipc.execution.step.interpreter import resolve, describe; "
            "r = resolve('python', os.environ); print(r.argv0); print(describe('python', os.environ))")
 
 

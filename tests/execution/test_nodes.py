@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.execution import nodes
-from pytest_tipc.execution.nodes import node_argvs, run_nodes
+from pytest_tipc.execution.step import nodes
+from pytest_tipc.execution.step.nodes import node_argvs, run_nodes
 from pytest_tipc.model.cells import Launch, Step, train_cell
 
 IPS = ("127.0.0.1", "127.0.0.2")
@@ -142,7 +142,7 @@ def test_real_two_node_rehearsal_on_cpu(tmp_path: Path) -> None:
     """``python -m paddle.distributed.launch --master 127.0.0.1:PORT --nnodes 2 --rank i`` on CPU: gloo, no
     extra flag; CUDA_VISIBLE_DEVICES must be unset, not empty."""
     (tmp_path / "tiny_dist.py").write_text(textwrap.dedent(TINY_DIST))
-    from pytest_tipc.execution.ports import free_port
+    from pytest_tipc.execution.step.ports import free_port
 
     step = launch_step("paddle.distributed.launch", ("tiny_dist.py", "a=1"))
     result = run_nodes(step, tmp_path, port=free_port("gw7"), node_devices=None,

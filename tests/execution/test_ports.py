@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from pytest_tipc.execution.ports import free_port, port_range, worker_index
+from pytest_tipc.execution.step.ports import free_port, port_range, worker_index
 
 
 def test_worker_ranges_do_not_overlap() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pytest_tipc.execution.runner import _await_exit, run_step, tail_lines
+from pytest_tipc.execution.step.runner import _await_exit, run_step, tail_lines
 from pytest_tipc.model.cells import Expect, PathChoice, Step
 
 PY = sys.executable
@@ -94,7 +94,7 @@ class TestInterpreter:
         assert log[0].startswith("[tipc] python2.9 is not on PATH; running") and log[1] == "3"
 
     def test_the_lookup_is_done_once_per_name_and_path(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        from pytest_tipc.execution import interpreter
+        from pytest_tipc.execution.step import interpreter
 
         looked_up: list[str] = []
         real_which = interpreter.shutil.which
@@ -208,7 +208,7 @@ class TestTimeout:
             import os, signal, threading, time
             from pathlib import Path
             from pytest_tipc.model.cells import Step
-            from pytest_tipc.execution.runner import run_step
+            from pytest_tipc.execution.step.runner import run_step
             pid_file = Path({str(tmp_path / 'pid.txt')!r})
             def interrupt():
                 while not pid_file.exists():

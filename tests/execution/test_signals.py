@@ -2,7 +2,7 @@
 
 Each probe starts a real pytest whose training hangs and leaves a child sleeping (tool.py's
 TOOL_HANG), ends pytest one way, then takes a psutil census of every process working in the repo:
-it must be empty within a few seconds. Mechanisms (pytest_tipc.execution.proctree): SIGINT is
+it must be empty within a few seconds. Mechanisms (pytest_tipc.execution.processes.proctree): SIGINT is
 pytest's KeyboardInterrupt, SIGTERM/SIGHUP hit the plugin's handlers, ``kill -9`` is covered by
 the leader's parent-death signal and the watchdog, a dead xdist worker by its watchdog.
 """

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from pytest_tipc import _fs, layout
-from pytest_tipc.execution import artifacts, leftovers, proctree, workarounds
-from pytest_tipc.execution.artifacts import choose_paths, missing
-from pytest_tipc.execution.interpreter import is_python_name, resolve
+from pytest_tipc.execution import workarounds
+from pytest_tipc.execution.processes import leftovers, proctree
+from pytest_tipc.execution.step import artifacts
+from pytest_tipc.execution.step.artifacts import choose_paths, missing
+from pytest_tipc.execution.step.interpreter import is_python_name, resolve
 from pytest_tipc.model.cells import Expect, Step
 
 NOTE = "[tipc]"

@@ -185,6 +185,16 @@ close_guard = _guard.close
 watchdog_pid = _guard.watchdog_pid
 
 
+_AT_SIGNAL: list[Callable[[], object]] = []
+
+
+def at_signal(cleanup: Callable[[], object]) -> None:
+    """Run ``cleanup`` after the step trees are killed on SIGTERM/SIGHUP (:mod:`.leftovers` kills
+    the processes that left their tree); once per function."""
+    if cleanup not in _AT_SIGNAL:
+        _AT_SIGNAL.append(cleanup)
+
+
 def die_with_parent(sig: int = signal.SIGTERM) -> bool:
     """Ask for ``sig`` when this process's parent dies (an xdist worker, for its controller)."""
     return prctl(PR_SET_PDEATHSIG, sig)
@@ -194,10 +204,9 @@ def _die_cleanly(signum: int, frame: FrameType | None) -> None:
     """SIGTERM/SIGHUP: kill every step tree and leftover, then die of the same signal."""
     with contextlib.suppress(Exception):
         kill_all_running(grace=1.0)
-    with contextlib.suppress(Exception):
-        from pytest_tipc.execution import leftovers
-
-        leftovers.session_end()
+    for cleanup in _AT_SIGNAL:
+        with contextlib.suppress(Exception):
+            cleanup()
     _guard.close()
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)

@@ -29,7 +29,7 @@ from typing import Any
 import psutil
 import pytest
 
-from pytest_tipc.execution import proctree
+from pytest_tipc.execution.processes import proctree
 
 HELPER_VAR = "PYTEST_TIPC_HELPER"
 WORKEROUTPUT_KEY = "tipc_leftovers"
@@ -250,3 +250,6 @@ def register(config: pytest.Config, allow_daemons: tuple[str, ...]) -> None:
 def now() -> float:
     """Wall-clock seconds, the clock of psutil's ``create_time``."""
     return time.time()
+
+
+proctree.at_signal(session_end)  # the signal handlers end with the leftovers
