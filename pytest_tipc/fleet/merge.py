@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_tipc.fleet import diff as diffs
 from pytest_tipc.fleet import files
+from pytest_tipc.reporting import diff as diffs
 
 EXIT_USAGE = 2
 

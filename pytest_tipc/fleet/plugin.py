@@ -14,10 +14,10 @@ import pytest
 
 from pytest_tipc import _fs
 from pytest_tipc.collection.items import PARENTS_KEY, TipcItem
-from pytest_tipc.fleet import diff as diffs
 from pytest_tipc.fleet import durations, files, manifest
 from pytest_tipc.fleet.options import FleetSettings
 from pytest_tipc.fleet.shard import Assignment, Member, assign, header, heads
+from pytest_tipc.reporting import diff as diffs
 from pytest_tipc.reporting.records import RecordCollector
 
 

@@ -190,7 +190,7 @@ class SummaryPlugin(_Channel):
             if any(change.conflicts for change in self.changes) and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the next plain run would fail
         if self.settings.report is not None:
-            from pytest_tipc.fleet import diff
+            from pytest_tipc.reporting import diff
             from pytest_tipc.reporting.report import write_report
 
             fleet = session.config.pluginmanager.get_plugin("tipc-fleet")

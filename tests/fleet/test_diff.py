@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_tipc.fleet.diff import (
+from pytest_tipc.reporting.diff import (
     EXIT_INCOMPLETE,
     EXIT_NEW_FAILURES,
     EXIT_OK,

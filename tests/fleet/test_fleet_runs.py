@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.fleet.diff import EXIT_INCOMPLETE
+from pytest_tipc.reporting.diff import EXIT_INCOMPLETE
 from tests.reference.test_certification import copy_model
 from tests.support.tiny_repo import EIGHT, config, repo
 
