@@ -15,9 +15,17 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_tipc.reporting.matrix import SEED000_COLUMNS, Entry, ModeMatrix, build, key_metrics, link
+from pytest_tipc.reporting.matrix import (
+    SEED000_COLUMNS,
+    Entry,
+    ModeMatrix,
+    build,
+    counts,
+    key_metrics,
+    link,
+    short,
+)
 from pytest_tipc.reporting.records import CellRecord
-from pytest_tipc.reporting.report import counts, short
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC",

@@ -236,3 +236,18 @@ def build(records: Sequence[CellRecord], base: Path | None = None) -> list[ModeM
                 summary.setdefault(str(model), {}).setdefault(column, {})[label] = made
         out.append(ModeMatrix(str(mode), tuple(columns), training, inference, summary))
     return out
+
+
+REASON_WIDTH = 160  # a reason in a report cell: longer ones are cut with …
+
+
+def counts(records: Sequence[CellRecord]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in records:
+        out[r["outcome"] or "?"] = out.get(r["outcome"] or "?", 0) + 1
+    return out
+
+
+def short(text: str, width: int = REASON_WIDTH) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -24,28 +24,17 @@ from pytest_tipc.reporting.matrix import (
     Entry,
     ModeMatrix,
     build,
+    counts,
     key_metrics,
     link,
+    short,
     skip_cause,
     workaround_mark,
 )
 from pytest_tipc.reporting.records import CellRecord
 
 REPORT_VERSION = 2
-REASON_WIDTH = 160
 SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def counts(records: Sequence[CellRecord]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for r in records:
-        out[r["outcome"] or "?"] = out.get(r["outcome"] or "?", 0) + 1
-    return out
-
-
-def short(text: str, width: int = REASON_WIDTH) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _md(text: str) -> str:
