@@ -3,12 +3,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
-from pytest_tipc.execution.devices import gpus_to_run
 from pytest_tipc.model.cells import role_of
+from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.cache import CellOutline
 from pytest_tipc.planning.rehearse import FIELD, is_rehearsal
+
+
+def gpus_to_run(role: str, fields: Mapping[str, str]) -> int:
+    """The GPUs a cell must have to run at all, counting the training an infer cell needs (what
+    the ``gpu`` and ``multi_gpu`` markers say): the training's cards, except a multi-node training,
+    which a machine without GPUs rehearses on CPU; one for an inference off the CPU; none for a
+    cell rehearsed on CPU."""
+    if is_rehearsal(dict(fields)):  # --tipc-rehearse cpu: runs on CPU
+        return 0
+    own = 1 if role == "infer" and fields.get("device", "cpu") not in ("cpu", "") else 0
+    entry = GpuEntry.parse(fields.get("gpus", "-1").strip())
+    return max(own, 0 if entry.nnodes > 1 else len(entry.card_ids))
 
 
 class Marks:

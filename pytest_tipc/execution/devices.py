@@ -22,7 +22,6 @@ from filelock import FileLock, Timeout
 
 from pytest_tipc.execution.step.launcher import LaunchArgv
 from pytest_tipc.model.cells import Cell, Step
-from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.rehearse import is_rehearsal
 
 _SMI_LINE = re.compile(r"^GPU (\d+):", re.MULTILINE)
@@ -112,18 +111,6 @@ def card_ids(cell: Cell) -> tuple[list[str], int]:
         return [], 1
     entry = cell.gpu
     return list(entry.card_ids), entry.nnodes if entry.card_ids else 1
-
-
-def gpus_to_run(role: str, fields: Mapping[str, str]) -> int:
-    """The GPUs a cell must have to run at all, counting the training an infer cell needs (what
-    the ``gpu`` and ``multi_gpu`` markers say): the training's cards, except a multi-node training,
-    which a machine without GPUs rehearses on CPU; one for an inference off the CPU; none for a
-    cell rehearsed on CPU."""
-    if is_rehearsal(dict(fields)):  # --tipc-rehearse cpu: runs on CPU
-        return 0
-    own = 1 if role == "infer" and fields.get("device", "cpu") not in ("cpu", "") else 0
-    entry = GpuEntry.parse(fields.get("gpus", "-1").strip())
-    return max(own, 0 if entry.nnodes > 1 else len(entry.card_ids))
 
 
 def gpus_needed(cell: Cell) -> int:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from pytest_tipc._fs import WriteError
+from pytest_tipc.collection.markers import gpus_to_run
 from pytest_tipc.execution import devices, workarounds
 from pytest_tipc.execution.once import OnceState, run_once
 from pytest_tipc.execution.prepare import DEFAULT_TIMEOUT, PrepareError, PrepareHook, prepare_data
@@ -437,7 +438,7 @@ def _failure_report(results: list[StepResult]) -> str | None:
 
 def _has_cpu_cells(plan: Plan) -> bool:
     """Whether the skip hint's selection (``-m "not gpu"``) finds a cell of this config."""
-    return any(devices.gpus_to_run(cell.role, cell.field_map) == 0 for cell in plan.cells)
+    return any(gpus_to_run(cell.role, cell.field_map) == 0 for cell in plan.cells)
 
 
 def _once_key(plan: Plan, cell: Cell, root: Path) -> str:
