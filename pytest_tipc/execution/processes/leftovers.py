@@ -30,6 +30,7 @@ import psutil
 import pytest
 
 from pytest_tipc.execution.processes import proctree
+from pytest_tipc.execution.processes.watchdog import children_of
 
 HELPER_VAR = "PYTEST_TIPC_HELPER"
 WORKEROUTPUT_KEY = "tipc_leftovers"
@@ -70,25 +71,12 @@ def step_started(token: str, wall: float) -> None:
             STATE.first_start = wall
 
 
-def _my_children() -> list[int]:
-    found: list[int] = []
-    try:
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/children") as fh:
-                found += [int(word) for word in fh.read().split()]
-        return found
-    except (OSError, ValueError):
-        with contextlib.suppress(psutil.Error):
-            return [p.pid for p in psutil.Process().children()]
-        return found
-
-
 def _orphans(since: float) -> list[psutil.Process]:
     """Children of this process started at or after ``since`` (epoch seconds) that are neither a
     running step's leader nor the watchdog: what reparented to us from a step's tree."""
     skip = proctree.live_pids() | {proctree.watchdog_pid() or -1}
     found = []
-    for pid in _my_children():
+    for pid in children_of(os.getpid()):
         if pid in skip:
             continue
         with contextlib.suppress(psutil.Error):
@@ -135,7 +123,7 @@ def _kill(procs: list[psutil.Process], grace: float) -> None:
         with contextlib.suppress(psutil.Error):
             proc.kill()
     psutil.wait_procs(alive, timeout=5)
-    mine = set(_my_children())
+    mine = set(children_of(os.getpid()))
     for proc in procs:  # reap the orphans that reparented to us (no Popen waits for them)
         if proc.pid in mine:
             with contextlib.suppress(OSError):

@@ -41,7 +41,7 @@ def _same(pid: int, created: float) -> psutil.Process | None:
     return None
 
 
-def _children_of(pid: int) -> list[int]:
+def children_of(pid: int) -> list[int]:
     """Direct children of ``pid`` from ``/proc/PID/task/*/children`` (cheap), else psutil."""
     found: list[int] = []
     try:
@@ -88,7 +88,7 @@ class Watch:
         if self.since is None:
             return
         me = os.getpid()
-        for pid in _children_of(self.parent):
+        for pid in children_of(self.parent):
             if pid == me or pid in self.leaders or pid in self.noted:
                 continue
             with contextlib.suppress(psutil.Error):
