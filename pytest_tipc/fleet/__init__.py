@@ -1,5 +1,6 @@
-"""Beyond one machine: shards (:mod:`.shard`), their manifests (:mod:`.manifest`), the merge of
-their results (:mod:`.merge`) and the comparison with a previous run (:mod:`.diff`).
+"""Beyond one machine, the last stage: shards (:mod:`.shard`, balanced by :mod:`.durations`), their
+manifests (:mod:`.manifest`) and files (:mod:`.files`), the merge of their results (:mod:`.merge`,
+``tipc-merge``), the fleet's options (:mod:`.options`) and its pytest plugin (:mod:`.plugin`).
 
 Every module here reads records and node ids only; none runs a step.
 """
