@@ -291,14 +291,14 @@ def read_settings(config: pytest.Config) -> Settings:
     for precision, kind, value in [*_ini_parsed(config, "tipc_tolerances", _tolerance), *opt.tipc_tolerances]:
         tolerances.setdefault(precision, {})[kind] = value
 
-    dialect = opt.tipc_dialect or config.getini("tipc_dialect")
+    dialect = cli_or_ini(config, "tipc_dialect", str, "auto")
     if dialect not in ("auto", *dialect_names()):  # read at configure: conftests have registered theirs
         where = f"--tipc-dialect={dialect}" if opt.tipc_dialect else f"ini option tipc_dialect = {dialect!r}"
         raise pytest.UsageError(f"{where}: choose auto or one of {', '.join(dialect_names())} "
                                 "(a new dialect needs pytest_tipc.planning.dialects.register_dialect)")
     suite = _choice(config, "suite", ("auto", *SUITES))
     bench = cli_or_ini(config, "tipc_bench", _bench, "")
-    output = opt.tipc_output or config.getini("tipc_output")
+    output = cli_or_ini(config, "tipc_output", str, "")
     progress = cli_or_ini(config, "tipc_progress", _progress_seconds)
     speed_tolerance = cli_or_ini(config, "tipc_speed_tolerance", _speed_tolerance, _speed_tolerance("5%"))
     root = config.getini("tipc_root")
@@ -322,7 +322,7 @@ def read_settings(config: pytest.Config) -> Settings:
         python=opt.tipc_python,
         prepare=tuple(config.getini("tipc_prepare")),
         prepare_policy=_choice(config, "prepare_policy", PREPARE_POLICIES),
-        keep_going=bool(opt.tipc_keep_going or config.getini("tipc_keep_going")),
+        keep_going=bool(cli_or_ini(config, "tipc_keep_going", bool, False)),
         rehearse=_choice(config, "rehearse", ("", *REHEARSALS)),
         update=opt.tipc_update,
         update_all=opt.tipc_update_all,
@@ -356,7 +356,7 @@ def _results_map(config: pytest.Config) -> tuple[tuple[str, str], ...]:
 
 
 def _choice(config: pytest.Config, name: str, choices: tuple[str, ...]) -> str:
-    value = getattr(config.option, f"tipc_{name}") or config.getini(f"tipc_{name}")
+    value = cli_or_ini(config, f"tipc_{name}", str, "")
     if value not in choices:
         raise pytest.UsageError(f"ini option tipc_{name} = {value!r}: choose one of {', '.join(c for c in choices if c)}")
     return str(value)
