@@ -67,7 +67,7 @@ class CellRun:
         self.item.add_report_section("call", "tipc dry run", "\n".join(lines) or "(no command)")
 
     def real_run(self, cell: Cell) -> None:
-        from pytest_tipc.verdicts.check import check_cell, configure_causes, preload, producer_checks
+        from pytest_tipc.verdicts.check import check_cell, configure_causes, judge, preload, producer_checks
 
         __tracebackhide__ = True
         configure_causes(self.item.config, self.settings)
@@ -82,11 +82,11 @@ class CellRun:
         root = Path(self.plan.root)
         engine.warm(self.plan, cell)
         try:
-            engine.prepare(self.item.path, self.plan.mode, root=root)
+            engine.prepare(self.item.path, self.plan.mode, root=root, judge=judge())
         except PrepareError as exc:
             pytest.fail(str(exc), pytrace=False)
         preload(cell, self.plan)
-        outcome = engine.run_cell(self.plan, cell, producer_checks(self.settings))
+        outcome = engine.run_cell(self.plan, cell, judge(producer_checks(self.settings)))
         self._note_attempts(outcome.results)
         check_cell(self.item, self.settings, self.plan, cell, outcome)
 

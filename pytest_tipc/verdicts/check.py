@@ -23,10 +23,11 @@ from pytest_tipc.layout import shown_path
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.reporting.records import junit_properties, metrics_property
 from pytest_tipc.settings import Settings
+from pytest_tipc.verdicts.failures import item_headline
 
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem
-    from pytest_tipc.execution.engine import CellOutcome, ProducerChecks
+    from pytest_tipc.execution.engine import CellOutcome, Judge, ProducerChecks
     from pytest_tipc.execution.step.runner import StepResult
 
 # Stored results describe the shipped pretrained model, so only the modes that infer with it
@@ -58,18 +59,6 @@ def _import_quietly(names: list[str]) -> None:
             pass
 
 
-def headline(failure: str) -> str:
-    """The one-line message of a failed item: the step and why. A dependent's failure text is
-    ``<cell> failed in step <s>; log: <path>``, a blank line, then that step's report, whose first
-    line is the step's own headline (with its cause): both are joined into one line."""
-    lines = failure.split("\n")
-    first = lines[0]
-    if len(lines) > 2 and lines[1] == "" and "; log: " in first:
-        inner = lines[2]
-        return f"{first.split('; log: ')[0]}: {inner}"
-    return first
-
-
 def configure_causes(config: pytest.Config, settings: Settings) -> None:
     """Load the user's failure signatures (ini files, then the hook) once per process."""
     from pytest_tipc.verdicts import causes
@@ -90,11 +79,9 @@ def configure_causes(config: pytest.Config, settings: Settings) -> None:
 
 def _fail(item: TipcItem, metrics: dict[str, Any], failure: str) -> None:
     __tracebackhide__ = True
-    head = headline(failure)
-    item.user_properties.append(("tipc_cause", head))  # JUnit: the one-line cause
+    item.user_properties.append(("tipc_cause", item_headline(failure)))  # JUnit: the one-line cause
     _publish(item, metrics)
-    body = failure if failure.split("\n", 1)[0] == head else f"{head}\n\n{failure}"
-    pytest.fail(body, pytrace=False)
+    pytest.fail(failure, pytrace=False)
 
 
 def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outcome: CellOutcome) -> None:
@@ -196,6 +183,17 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
     _publish(item, metrics)
     if problems:
         pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+def judge(checks: ProducerChecks | None = None) -> Judge:
+    """The verdict rules the engine applies while it runs a cell (``checks``: :func:`producer_checks`)."""
+    from pytest_tipc.execution.engine import Judge
+    from pytest_tipc.verdicts import failures
+    from pytest_tipc.verdicts.evidence import unproven
+    from pytest_tipc.verdicts.flaky import rerunnable
+
+    return Judge(headline=failures.headline, report=failures.report, cell_report=failures.cell_report,
+                 dependency=failures.dependency, rerunnable=rerunnable, unproven=unproven, checks=checks)
 
 
 def producer_checks(settings: Settings) -> ProducerChecks:
