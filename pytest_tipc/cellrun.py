@@ -93,7 +93,7 @@ class CellRun:
     def _note_attempts(self, results: list[StepResult]) -> None:
         """A step that failed before (``--tipc-reruns``): its attempts go into the item's record
         (``attempts``: a passing item is flaky) and, as Surefire elements, into JUnit."""
-        from pytest_tipc.reporting.records import metrics_property
+        from pytest_tipc.model.record import metrics_property
         from pytest_tipc.verdicts.flaky import attempts_of, attempts_property
 
         earlier = attempts_of(results)

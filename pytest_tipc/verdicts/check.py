@@ -21,7 +21,7 @@ import pytest
 
 from pytest_tipc.layout import shown_path
 from pytest_tipc.model.cells import Cell, Plan
-from pytest_tipc.reporting.records import junit_properties, metrics_property
+from pytest_tipc.model.record import junit_properties, metrics_property
 from pytest_tipc.settings import Settings
 from pytest_tipc.verdicts.failures import item_headline
 
