@@ -34,14 +34,13 @@ from pytest_tipc.execution import devices, workarounds
 from pytest_tipc.execution.once import OnceState, run_once
 from pytest_tipc.execution.prepare import DEFAULT_TIMEOUT, PrepareError, PrepareHook, prepare_data
 from pytest_tipc.execution.processes import proctree
-from pytest_tipc.execution.step import nodes
+from pytest_tipc.execution.step import nodes, runner
 from pytest_tipc.execution.step.interpreter import is_python_name, paddle_problem
 from pytest_tipc.execution.step.ports import free_port
 from pytest_tipc.execution.step.runner import Command, StepResult, command_for, not_started, run_step
 from pytest_tipc.layout import (
     HARNESS_OUTPUT,
     append_status,
-    aside,
     escape,
     relocate,
     relocated_log_dir,
@@ -73,6 +72,7 @@ class Judge:
     cell_report: Callable[[list[StepResult]], str | None]  # the steps' report, None when all passed
     dependency: Callable[[OnceState, Cell, Cell], str]  # a cell's failure when the cell it needs failed
     rerunnable: Callable[[StepResult], tuple[bool, str]]  # --tipc-reruns: (may rerun, why not)
+    refusal: Callable[[str, str], str]  # a refused interpreter's error: (its problem, what the plugin could not write)
     # (why not proven, log note) for a step that exited 0: kind, cell kind, log, argv, cwd, dialect, start
     unproven: Callable[[str, str, Path, tuple[str, ...], Path, str, float | None], tuple[str, str]]
     checks: ProducerChecks | None = None  # a train/model cell's own checks once its steps passed
@@ -293,7 +293,7 @@ class Engine:
         results: list[StepResult] = []
         if steps:
             refused = self._refuse_interpreter(steps[0], self._log_path(cell, steps[0], 0, root, log_dir), root,
-                                               (log_dir, root))
+                                               (log_dir, root), judge)
             if refused is not None:
                 return [refused], judge.report(refused), ()
         with self.pool.lease(self.gpus_for(cell)) as leased:
@@ -336,7 +336,7 @@ class Engine:
         attempts: list[StepResult] = []
         result = failed
         while not result.ok and len(attempts) < self.settings.reruns and judge.rerunnable(result)[0]:
-            attempts.append(replace(result, log_path=keep_attempt_log(log_path, len(attempts) + 1)))
+            attempts.append(replace(result, log_path=runner.keep_attempt_log(log_path, len(attempts) + 1)))
             result = self._run_step(cell, step, log_path, root, leased)
             if result.ok:
                 result = _prove(result, cell, dialect, judge)
@@ -367,7 +367,7 @@ class Engine:
         return command, paddle_problem(command.argv[0], command.env)
 
     def _refuse_interpreter(self, step: Step, log_path: Path, root: Path,
-                            within: tuple[Path, ...]) -> StepResult | None:
+                            within: tuple[Path, ...], judge: Judge) -> StepResult | None:
         """A failed result for a first step whose interpreter cannot import paddle while pytest's
         can (every step would fail with ModuleNotFoundError), else ``None``; the refusal is its log."""
         command, problem = self._paddle_problem(step, root, log_path)
@@ -375,7 +375,7 @@ class Engine:
             return None
         previous, unwritten = write_step_log(log_path, f"[tipc] {problem}\n", within)
         return StepResult(step.kind, command.argv, command.cwd, command.changes, None, False, 0.0, log_path,
-                          error=f"{problem}; and the plugin {unwritten}" if unwritten else problem,
+                          error=judge.refusal(problem, unwritten),
                           notes=command.notes, previous_log=previous)
 
     @staticmethod
@@ -435,17 +435,6 @@ def _script_exists(step: Step, root: Path) -> bool:
     bench cell's speed verdict applies analysis.py's rule itself (pytest_tipc.verdicts.speed)."""
     script = next((word for word in step.argv[1:] if word.endswith(".py")), "")
     return bool(script) and (root / step.cwd / script).is_file()
-
-
-def keep_attempt_log(log_path: Path, attempt: int) -> Path:
-    """Move a failed attempt's log aside (``train.log`` → ``train.attempt1.log``) before the step
-    runs again, so the next attempt cannot overwrite the evidence; return where it went."""
-    target = aside(log_path, f"attempt{attempt}")
-    try:
-        os.replace(log_path, target)
-    except OSError:
-        return log_path
-    return target
 
 
 def _has_cpu_cells(plan: Plan) -> bool:

@@ -248,7 +248,8 @@ def judge(checks: ProducerChecks | None = None) -> Judge:
     from pytest_tipc.verdicts.flaky import rerunnable
 
     return Judge(headline=failures.headline, report=failures.report, cell_report=failures.cell_report,
-                 dependency=failures.dependency, rerunnable=rerunnable, unproven=unproven, checks=checks)
+                 dependency=failures.dependency, rerunnable=rerunnable, refusal=failures.refusal, unproven=unproven,
+                 checks=checks)
 
 
 def producer_checks(settings: Settings) -> ProducerChecks:

@@ -9,6 +9,7 @@ code, timeout, missing artifacts, the log, …); the sentences made of them live
   env, exit code, log, rerun command and the log's last lines;
 * :func:`cell_report` — a cell's report (every step's verdict with ``--tipc-keep-going``);
 * :func:`dependency` — what an item says when the train/model cell it needs failed;
+* :func:`refusal` — why a step whose interpreter cannot import paddle was not started;
 * :func:`item_headline` — the one-line message of a failed item (JUnit ``tipc_cause``).
 
 The engine gets them through its :class:`~pytest_tipc.execution.engine.Judge` (made by
@@ -128,6 +129,12 @@ def dependency_failure(state: OnceState, what: str) -> str:
     if state.log_path:
         lines.append(f"log: {state.log_path} (the full report is that item's)")
     return "\n".join(lines)
+
+
+def refusal(problem: str, unwritten: str) -> str:
+    """The error of a first step refused because its interpreter cannot import paddle (``problem``),
+    and what the plugin could not write (``unwritten``: its log) if anything."""
+    return f"{problem}; and the plugin {unwritten}" if unwritten else problem
 
 
 def item_headline(failure: str) -> str:

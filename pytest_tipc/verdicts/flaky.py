@@ -7,7 +7,7 @@ not start, an artifact missing after exit 0, or the plugin's own I/O error are n
 a crash or a non-zero exit without such a line is. An item whose step passed on a later attempt is
 *flaky*: its record says so (``attempts``), and its JUnit testcase carries Surefire's
 ``<flakyFailure>`` (passed at last) or ``<rerunFailure>`` (failed every time) per earlier attempt.
-The engine moves a failed attempt's log aside (:func:`pytest_tipc.execution.engine.keep_attempt_log`).
+The engine moves a failed attempt's log aside (:func:`pytest_tipc.execution.step.runner.keep_attempt_log`).
 """
 
 from __future__ import annotations

@@ -111,6 +111,17 @@ class StepResult:
         )
 
 
+def keep_attempt_log(log_path: Path, attempt: int) -> Path:
+    """Move a failed attempt's log aside (``train.log`` → ``train.attempt1.log``) before the step
+    runs again (``--tipc-reruns``), so the next attempt cannot overwrite the evidence; return where it went."""
+    target = layout.aside(log_path, f"attempt{attempt}")
+    try:
+        os.replace(log_path, target)
+    except OSError:
+        return log_path
+    return target
+
+
 def tail_lines(path: Path, n: int) -> str:
     """The last ``n`` lines of a text file (read from its end), or ``""``."""
     try:
