@@ -1,4 +1,5 @@
-"""What one TIPC item does when it runs: record the plan (dry run) or execute it for real."""
+"""What one TIPC item does when it runs: record the plan (dry run) or execute it for real: plan →
+engine (given the verdicts stage's rules, :func:`~pytest_tipc.verdicts.check.judge`) → verdict."""
 
 from __future__ import annotations
 
@@ -80,13 +81,14 @@ class CellRun:
         from pytest_tipc.execution.engine import PrepareError
 
         root = Path(self.plan.root)
+        rules = judge(producer_checks(self.settings))  # the verdicts stage's rules, for the engine
         engine.warm(self.plan, cell)
         try:
-            engine.prepare(self.item.path, self.plan.mode, root=root, judge=judge())
+            engine.prepare(self.item.path, self.plan.mode, root=root, judge=rules)
         except PrepareError as exc:
             pytest.fail(str(exc), pytrace=False)
         preload(cell, self.plan)
-        outcome = engine.run_cell(self.plan, cell, judge(producer_checks(self.settings)))
+        outcome = engine.run_cell(self.plan, cell, rules)
         self._note_attempts(outcome.results)
         check_cell(self.item, self.settings, self.plan, cell, outcome)
 
