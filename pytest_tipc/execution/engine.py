@@ -3,7 +3,7 @@
 * A train or model cell runs at most once per session (across xdist workers); the item of that
   cell and every infer item that needs its model share that one run (:mod:`.once`).
 * An infer cell first makes sure its train/model cell ran, then runs its own steps. A train/model
-  cell whose steps passed is checked at once by whoever ran it (``checks``: its training log), and
+  cell whose steps passed is checked at once by whoever ran it (``Judge.checks``: its training log), and
   the verdict goes into its state, so a dependent fails on a failed check as on a failed step.
 * Steps run in order and stop at the first failure (with ``--tipc-keep-going`` they all run, as
   the harness does, and the report shows each step's verdict). Each executed step appends its
