@@ -23,15 +23,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_tipc.execution.engine import Judge
 from pytest_tipc.layout import shown_path
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.settings import Settings
-from pytest_tipc.verdicts.failures import item_headline
+from pytest_tipc.verdicts import failures
+from pytest_tipc.verdicts.evidence import unproven
+from pytest_tipc.verdicts.flaky import rerunnable
 from pytest_tipc.verdicts.verdict import Verdict, publish
 
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem
-    from pytest_tipc.execution.engine import CellOutcome, Judge, ProducerChecks
+    from pytest_tipc.execution.engine import CellOutcome, ProducerChecks
     from pytest_tipc.execution.step.runner import StepResult
 
 # Stored results describe the shipped pretrained model, so only the modes that infer with it
@@ -137,7 +140,7 @@ def _ran(context: Context) -> Verdict:
         verdict.skipped = outcome.skipped
     elif not outcome.ok:
         failure = outcome.failure or "the cell failed"
-        verdict.passed, verdict.message, verdict.headline = False, failure, item_headline(failure)
+        verdict.passed, verdict.message, verdict.headline = False, failure, failures.item_headline(failure)
     return verdict
 
 
@@ -242,11 +245,6 @@ CHECKS: dict[str, tuple[Check, ...]] = {
 
 def judge(checks: ProducerChecks | None = None) -> Judge:
     """The verdict rules the engine applies while it runs a cell (``checks``: :func:`producer_checks`)."""
-    from pytest_tipc.execution.engine import Judge
-    from pytest_tipc.verdicts import failures
-    from pytest_tipc.verdicts.evidence import unproven
-    from pytest_tipc.verdicts.flaky import rerunnable
-
     return Judge(headline=failures.headline, report=failures.report, cell_report=failures.cell_report,
                  dependency=failures.dependency, rerunnable=rerunnable, refusal=failures.refusal, unproven=unproven,
                  checks=checks)
