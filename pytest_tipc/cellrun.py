@@ -1,4 +1,5 @@
-"""What one TIPC item does when it runs: record the plan (dry run) or execute it for real."""
+"""What one TIPC item does when it runs: record the plan (dry run) or execute it for real: plan →
+engine (given the verdicts stage's rules, :func:`~pytest_tipc.verdicts.check.judge`) → verdict."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ class CellRun:
         self.item.add_report_section("call", "tipc dry run", "\n".join(lines) or "(no command)")
 
     def real_run(self, cell: Cell) -> None:
-        from pytest_tipc.verdicts.check import check_cell, configure_causes, preload, producer_checks
+        from pytest_tipc.verdicts.check import check_cell, configure_causes, judge, preload, producer_checks
 
         __tracebackhide__ = True
         configure_causes(self.item.config, self.settings)
@@ -80,20 +81,21 @@ class CellRun:
         from pytest_tipc.execution.engine import PrepareError
 
         root = Path(self.plan.root)
+        rules = judge(producer_checks(self.settings))  # the verdicts stage's rules, for the engine
         engine.warm(self.plan, cell)
         try:
-            engine.prepare(self.item.path, self.plan.mode, root=root)
+            engine.prepare(self.item.path, self.plan.mode, root=root, judge=rules)
         except PrepareError as exc:
             pytest.fail(str(exc), pytrace=False)
         preload(cell, self.plan)
-        outcome = engine.run_cell(self.plan, cell, producer_checks(self.settings))
+        outcome = engine.run_cell(self.plan, cell, rules)
         self._note_attempts(outcome.results)
         check_cell(self.item, self.settings, self.plan, cell, outcome)
 
     def _note_attempts(self, results: list[StepResult]) -> None:
         """A step that failed before (``--tipc-reruns``): its attempts go into the item's record
         (``attempts``: a passing item is flaky) and, as Surefire elements, into JUnit."""
-        from pytest_tipc.reporting.records import metrics_property
+        from pytest_tipc.model.record import metrics_property
         from pytest_tipc.verdicts.flaky import attempts_of, attempts_property
 
         earlier = attempts_of(results)

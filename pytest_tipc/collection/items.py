@@ -1,8 +1,9 @@
 """From a config file to pytest items: one :class:`TipcItem` per cell, in harness order.
 
 Items need only an outline of the plan (cell kinds, keys, marker fields, lines), which
-:mod:`.outlines` makes for every config of the session before the first file yields its items
-(:mod:`.plancache` keeps outlines across sessions). A config's full plan (every step of every cell)
+:mod:`pytest_tipc.collection.session` makes for every config of the session before the first file
+yields its items (:mod:`pytest_tipc.planning.cache` keeps outlines across sessions). The item's
+record (:func:`~pytest_tipc.model.record.make_record`) goes into its ``user_properties`` when it starts. A config's full plan (every step of every cell)
 is made again, from the bytes collection read, when one of its items runs.
 """
 
@@ -21,8 +22,8 @@ from pytest_tipc.collection.session import SETTINGS_KEY, SessionConfigs
 from pytest_tipc.layout import record_log
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.model.config import ConfigError, parse_text
+from pytest_tipc.model.record import make_record, record_property
 from pytest_tipc.planning.cache import CellOutline
-from pytest_tipc.reporting.records import make_record, record_property
 
 __all__ = ["PARENTS_KEY", "SETTINGS_KEY", "TipcFile", "TipcItem"]
 

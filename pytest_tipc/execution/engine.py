@@ -3,13 +3,17 @@
 * A train or model cell runs at most once per session (across xdist workers); the item of that
   cell and every infer item that needs its model share that one run (:mod:`.once`).
 * An infer cell first makes sure its train/model cell ran, then runs its own steps. A train/model
-  cell whose steps passed is checked at once by whoever ran it (``checks``: its training log), and
+  cell whose steps passed is checked at once by whoever ran it (``Judge.checks``: its training log), and
   the verdict goes into its state, so a dependent fails on a failed check as on a failed step.
 * Steps run in order and stop at the first failure (with ``--tipc-keep-going`` they all run, as
   the harness does, and the report shows each step's verdict). Each executed step appends its
   status line to ``results_python.log`` (naming the log it wrote) and, with ``--tipc-record``, the
   command actually run.
 * The first step is refused when its interpreter cannot import paddle while pytest's can.
+
+The engine judges nothing itself: what a failure says, whether a failed step is worth a rerun and
+whether a step that exited 0 showed its work are the verdicts stage's rules, passed in as a
+:class:`Judge` (:func:`pytest_tipc.verdicts.check.judge`), so execution imports nothing from verdicts.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from pytest_tipc.execution import devices, workarounds
 from pytest_tipc.execution.once import OnceState, run_once
 from pytest_tipc.execution.prepare import DEFAULT_TIMEOUT, PrepareError, PrepareHook, prepare_data
 from pytest_tipc.execution.processes import proctree
-from pytest_tipc.execution.step import nodes
+from pytest_tipc.execution.step import nodes, runner
 from pytest_tipc.execution.step.interpreter import is_python_name, paddle_problem
 from pytest_tipc.execution.step.ports import free_port
 from pytest_tipc.execution.step.runner import Command, StepResult, command_for, not_started, run_step
@@ -51,12 +55,28 @@ if TYPE_CHECKING:
     from pytest_tipc.reporting.progress import StepBoard
     from pytest_tipc.settings import Settings
 
-__all__ = ["CellOutcome", "Engine", "EngineSettings", "PrepareError", "ProducerChecks"]
+__all__ = ["CellOutcome", "Engine", "EngineSettings", "Judge", "PrepareError", "ProducerChecks"]
 
 # The verdicts of a train/model cell beyond its steps' exit codes and artifacts, run by whichever
 # item produces the cell (pytest_tipc.verdicts.check.producer_checks): a dict of plain values,
 # ``{"check": the failed check's name or "", "message": its failure, "metrics": {...}}``.
 ProducerChecks = Callable[[Plan, Cell, list[StepResult]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Judge:
+    """The verdict rules the engine applies while it runs a cell, made by the verdicts stage
+    (:func:`pytest_tipc.verdicts.check.judge`, from ``verdicts.failures``, ``flaky`` and ``evidence``)."""
+
+    headline: Callable[[StepResult], str]  # one line: results_python.log's reason for a step that did not exit
+    report: Callable[[StepResult], str]  # a failed step's full report (a prepare script's too)
+    cell_report: Callable[[list[StepResult]], str | None]  # the steps' report, None when all passed
+    dependency: Callable[[OnceState, Cell, Cell], str]  # a cell's failure when the cell it needs failed
+    rerunnable: Callable[[StepResult], tuple[bool, str]]  # --tipc-reruns: (may rerun, why not)
+    refusal: Callable[[str, str], str]  # a refused interpreter's error: (its problem, what the plugin could not write)
+    # (why not proven, log note) for a step that exited 0: kind, cell kind, log, argv, cwd, dialect, start
+    unproven: Callable[[str, str, Path, tuple[str, ...], Path, str, float | None], tuple[str, str]]
+    checks: ProducerChecks | None = None  # a train/model cell's own checks once its steps passed
 
 
 @dataclass(frozen=True)
@@ -172,9 +192,9 @@ class Engine:
 
     # -- data ------------------------------------------------------------------------------
 
-    def prepare(self, config_path: Path, mode: str, root: Path) -> None:
+    def prepare(self, config_path: Path, mode: str, root: Path, judge: Judge) -> None:
         """Prepare data for the config (whose plan's root is ``root``) once (cached); raises
-        :class:`PrepareError`."""
+        :class:`PrepareError` (with ``judge``'s report of a failed script)."""
         memo = (os.path.abspath(config_path), mode)
         if memo in self._prepared:
             return
@@ -182,14 +202,15 @@ class Engine:
         prepare_data(config_path, mode, root, state_dir=s.state_dir, cache_dir=s.cache_dir,
                      log_dir=s.output_dir or root / HARNESS_OUTPUT, command=s.prepare_command,
                      hook=self.prepare_hook, timeout=s.stage_timeouts.get("prepare", s.timeout or DEFAULT_TIMEOUT),
-                     stream=s.stream, python=s.python, policy=s.prepare_policy, board=s.progress)
+                     stream=s.stream, python=s.python, policy=s.prepare_policy, board=s.progress,
+                     report=judge.report)
         self._prepared.add(memo)
 
     # -- cells -----------------------------------------------------------------------------
 
-    def run_cell(self, plan: Plan, cell: Cell, checks: ProducerChecks | None = None) -> CellOutcome:
+    def run_cell(self, plan: Plan, cell: Cell, judge: Judge) -> CellOutcome:
         """Run the cell (see the module docstring) from the harness root the plan was made for;
-        ``checks`` judges a train/model cell (this one or the one it needs) whose steps passed."""
+        ``judge.checks`` judges a train/model cell (this one or the one it needs) whose steps passed."""
         if not plan.root:
             raise ValueError(f"the {plan.dialect} plan of {plan.model_name} has no harness root (Plan.root)")
         root = Path(plan.root)
@@ -197,7 +218,7 @@ class Engine:
         if reason:
             return CellOutcome(False, skipped=reason)
         if cell.kind in ("train", "model"):
-            state = self._ensure(plan, cell, root, checks)
+            state = self._ensure(plan, cell, root, judge)
             results = [StepResult.from_dict(r) for r in state.data.get("results", [])]
             # a failed check of its own (not of the cell it needs): its steps passed, and its item
             # reports the check, with the metrics, from ``checked``
@@ -207,12 +228,12 @@ class Engine:
                                checked=state.data.get("checked"))
         dependency, started = None, time.monotonic()
         if cell.requires is not None:
-            dependency = self._ensure_parent(plan, cell, root, checks)
+            dependency = self._ensure_parent(plan, cell, root, judge)
             if not dependency.ok:
                 return CellOutcome(False, failure=dependency.failure, dependency=dependency,
                                    waited=time.monotonic() - started)
         waited = time.monotonic() - started
-        results, failure, leased = self._run_steps(plan, cell, root)
+        results, failure, leased = self._run_steps(plan, cell, root, judge)
         return CellOutcome(failure is None, results, failure, dependency=dependency, devices=leased, waited=waited)
 
     def close(self) -> None:
@@ -225,36 +246,33 @@ class Engine:
             return relocated_log_dir(plan, self.settings.output_dir)
         return root / plan.log_dir
 
-    def _ensure(self, plan: Plan, cell: Cell, root: Path, checks: ProducerChecks | None = None) -> OnceState:
+    def _ensure(self, plan: Plan, cell: Cell, root: Path, judge: Judge) -> OnceState:
         """A train/model cell's one run of the session, after the cells it needs (template
         pact/fpgm cells start from a norm_train checkpoint)."""
         if cell.requires is not None:
-            dependency = self._ensure_parent(plan, cell, root, checks)
+            dependency = self._ensure_parent(plan, cell, root, judge)
             if not dependency.ok:
                 return dependency
         return run_once(self.settings.state_dir, _once_key(plan, cell, root),
-                        lambda: self._produce(plan, cell, root, checks), worker=self.settings.worker_id)
+                        lambda: self._produce(plan, cell, root, judge), worker=self.settings.worker_id)
 
-    def _ensure_parent(self, plan: Plan, cell: Cell, root: Path, checks: ProducerChecks | None = None) -> OnceState:
+    def _ensure_parent(self, plan: Plan, cell: Cell, root: Path, judge: Judge) -> OnceState:
         """The state of the cell ``cell`` needs; when that failed, ``failure`` says so for ``cell``."""
         parent = _parent(plan, cell)
         if parent is None:
             return OnceState("", False, failure=f"{cell.kind}[{cell.key}] needs cell {cell.requires!r}, which the "
                                                 "plan does not have (a planner bug)")
-        state = self._ensure(plan, parent, root, checks)
-        if state.ok:
-            return state
-        role = "whose model this cell uses" if cell.role == "infer" else "which this cell starts from"
-        return replace(state, failure=state.dependency_failure(f"{parent.kind}[{parent.key}], {role},"))
+        state = self._ensure(plan, parent, root, judge)
+        return state if state.ok else replace(state, failure=judge.dependency(state, cell, parent))
 
-    def _produce(self, plan: Plan, cell: Cell, root: Path, checks: ProducerChecks | None = None) -> OnceState:
-        results, failure, leased = self._run_steps(plan, cell, root)
+    def _produce(self, plan: Plan, cell: Cell, root: Path, judge: Judge) -> OnceState:
+        results, failure, leased = self._run_steps(plan, cell, root, judge)
         durations: dict[str, float] = {}
         for result in results:
             durations[result.kind] = durations.get(result.kind, 0.0) + result.duration
         data: dict[str, Any] = {"results": [r.to_dict() for r in results], "devices": list(leased)}
-        if failure is None and checks is not None:
-            checked = data["checked"] = checks(plan, cell, results)
+        if failure is None and judge.checks is not None:
+            checked = data["checked"] = judge.checks(plan, cell, results)
             if checked.get("check"):
                 shown = next((r for r in results if r.kind == "train"), results[-1] if results else None)
                 return OnceState("", False, log_path=str(shown.log_path) if shown else None,
@@ -266,7 +284,8 @@ class Engine:
         return OnceState("", False, failed_step=last.kind, log_path=str(last.log_path), tail=last.tail(50),
                          failure=failure, durations=durations, data=data)
 
-    def _run_steps(self, plan: Plan, cell: Cell, root: Path) -> tuple[list[StepResult], str | None, tuple[str, ...]]:
+    def _run_steps(self, plan: Plan, cell: Cell, root: Path,
+                   judge: Judge) -> tuple[list[StepResult], str | None, tuple[str, ...]]:
         log_dir = self.log_dir(plan, root)
         steps = list(cell.steps)
         if self.settings.output_dir is not None:
@@ -275,9 +294,9 @@ class Engine:
         results: list[StepResult] = []
         if steps:
             refused = self._refuse_interpreter(steps[0], self._log_path(cell, steps[0], 0, root, log_dir), root,
-                                               (log_dir, root))
+                                               (log_dir, root), judge)
             if refused is not None:
-                return [refused], refused.failure_report(), ()
+                return [refused], judge.report(refused), ()
         with self.pool.lease(self.gpus_for(cell)) as leased:
             mapping = devices.device_map(ids, leased) if leased else {}
             for index, step in enumerate(steps):
@@ -290,9 +309,9 @@ class Engine:
                 result = not_started(step, root, log_path, escaped) if escaped else self._run_step(
                     cell, step, log_path, root, leased)
                 if result.ok:  # exit 0 and its artifacts: does its log show the work (evidence.py)?
-                    result = _prove(result, cell, plan.dialect)
+                    result = _prove(result, cell, plan.dialect, judge)
                 if not escaped and not result.ok and self.settings.reruns:
-                    result = self._rerun(cell, step, log_path, root, leased, result, plan.dialect)
+                    result = self._rerun(cell, step, log_path, root, leased, result, plan.dialect, judge)
                 status = step.status
                 if step.log and log_path.name != os.path.basename(step.log):  # the log as written
                     status = status.replace(os.path.basename(step.log), log_path.name)
@@ -301,28 +320,27 @@ class Engine:
                             choice.preferred in word for word in step.argv):
                         status = status.replace(choice.fallback, choice.preferred)
                 try:
-                    append_status(log_dir, status, result.ok, "" if result.ok or result.rc else result.headline())
+                    append_status(log_dir, status, result.ok, "" if result.ok or result.rc else judge.headline(result))
                 except WriteError as exc:  # the step's own verdict stays in the report
                     result = replace(result, io_error=str(exc))
                 results.append(result)
                 if not result.ok and not self.settings.keep_going:
-                    return results, result.failure_report(), leased
-        return results, _failure_report(results), leased
+                    return results, judge.report(result), leased
+        return results, judge.cell_report(results), leased
 
     def _rerun(self, cell: Cell, step: Step, log_path: Path, root: Path, leased: tuple[str, ...],
-               failed: StepResult, dialect: str) -> StepResult:
+               failed: StepResult, dialect: str, judge: Judge) -> StepResult:
         """``--tipc-reruns``: run a failed step again, up to the limit, unless its failure has a
-        deterministic cause (:func:`~pytest_tipc.verdicts.flaky.rerunnable`); each failed attempt's
-        log is moved aside (``name.attempt1.log``) and the attempts travel with the last result."""
-        from pytest_tipc.verdicts.flaky import keep_attempt_log, rerunnable
-
+        deterministic cause (``judge.rerunnable``: :func:`~pytest_tipc.verdicts.flaky.rerunnable`);
+        each failed attempt's log is moved aside (``name.attempt1.log``) and the attempts travel with
+        the last result."""
         attempts: list[StepResult] = []
         result = failed
-        while not result.ok and len(attempts) < self.settings.reruns and rerunnable(result)[0]:
-            attempts.append(replace(result, log_path=keep_attempt_log(log_path, len(attempts) + 1)))
+        while not result.ok and len(attempts) < self.settings.reruns and judge.rerunnable(result)[0]:
+            attempts.append(replace(result, log_path=runner.keep_attempt_log(log_path, len(attempts) + 1)))
             result = self._run_step(cell, step, log_path, root, leased)
             if result.ok:
-                result = _prove(result, cell, dialect)
+                result = _prove(result, cell, dialect, judge)
         return replace(result, retries=tuple(attempts)) if attempts else result
 
     def warm(self, plan: Plan, cell: Cell) -> None:
@@ -350,7 +368,7 @@ class Engine:
         return command, paddle_problem(command.argv[0], command.env)
 
     def _refuse_interpreter(self, step: Step, log_path: Path, root: Path,
-                            within: tuple[Path, ...]) -> StepResult | None:
+                            within: tuple[Path, ...], judge: Judge) -> StepResult | None:
         """A failed result for a first step whose interpreter cannot import paddle while pytest's
         can (every step would fail with ModuleNotFoundError), else ``None``; the refusal is its log."""
         command, problem = self._paddle_problem(step, root, log_path)
@@ -358,7 +376,7 @@ class Engine:
             return None
         previous, unwritten = write_step_log(log_path, f"[tipc] {problem}\n", within)
         return StepResult(step.kind, command.argv, command.cwd, command.changes, None, False, 0.0, log_path,
-                          error=f"{problem}; and the plugin {unwritten}" if unwritten else problem,
+                          error=judge.refusal(problem, unwritten),
                           notes=command.notes, previous_log=previous)
 
     @staticmethod
@@ -405,11 +423,9 @@ class Engine:
         return result, ran
 
 
-def _prove(result: StepResult, cell: Cell, dialect: str) -> StepResult:
+def _prove(result: StepResult, cell: Cell, dialect: str, judge: Judge) -> StepResult:
     """The result, failed when its step exited 0 without the evidence its kind needs."""
-    from pytest_tipc.verdicts.evidence import unproven
-
-    why, note = unproven(result.kind, cell.kind, Path(result.log_path), result.argv, Path(result.cwd), dialect,
+    why, note = judge.unproven(result.kind, cell.kind, Path(result.log_path), result.argv, Path(result.cwd), dialect,
                          result.started or None)
     return replace(result, unproven=why, notes=(*result.notes, note)) if why else result
 
@@ -420,20 +436,6 @@ def _script_exists(step: Step, root: Path) -> bool:
     bench cell's speed verdict applies analysis.py's rule itself (pytest_tipc.verdicts.speed)."""
     script = next((word for word in step.argv[1:] if word.endswith(".py")), "")
     return bool(script) and (root / step.cwd / script).is_file()
-
-
-def _failure_report(results: list[StepResult]) -> str | None:
-    """The report of the first failed step; with more than one step run (``--tipc-keep-going``),
-    every step's verdict after its headline and the reports of the later failures below."""
-    failed = [r for r in results if not r.ok]
-    if not failed:
-        return None
-    headline, _, rest = failed[0].failure_report().partition("\n")
-    if len(results) == 1:
-        return f"{headline}\n{rest}"
-    verdicts = ", ".join(f"{r.kind} passed" if r.ok else r.headline().removeprefix("step ") for r in results)
-    later = [f"----- then: {r.failure_report(20)}" for r in failed[1:]]
-    return "\n".join([headline, f"steps (--tipc-keep-going): {verdicts}", rest, *later])
 
 
 def _has_cpu_cells(plan: Plan) -> bool:

@@ -53,20 +53,6 @@ class OnceState:
     # True for a caller that read the state another caller produced.
     reused: bool = False
 
-    def dependency_failure(self, what: str) -> str:
-        """What a dependent reports when this producer failed, in 2 lines: what it needed
-        (``what`` names that item) and why that failed (the first line of its report, which leads
-        with the known cause), then that item's log. The full report is that item's own."""
-        if self.skipped:
-            return f"{what} was skipped: {self.skipped}"
-        head = (f"{what} failed its {self.check} check" if self.check else
-                f"{what} failed in step {self.failed_step}" if self.failed_step else f"{what} failed")
-        why = next((line.strip() for line in self.failure.splitlines() if line.strip()), "")
-        lines = [f"{head}: {why}" if why else head]
-        if self.log_path:
-            lines.append(f"log: {self.log_path} (the full report is that item's)")
-        return "\n".join(lines)
-
 
 def _filename(key: str) -> str:
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -44,7 +44,7 @@ from filelock import FileLock
 from pytest_tipc import _fs
 from pytest_tipc.execution.prepare_inputs import digest, made, relevant_rows, snapshot
 from pytest_tipc.execution.step.interpreter import is_python_name, resolve
-from pytest_tipc.execution.step.runner import run_step, tail_lines
+from pytest_tipc.execution.step.runner import StepResult, run_step, tail_lines
 from pytest_tipc.model.cells import Step
 from pytest_tipc.model.config import parse_text
 
@@ -127,10 +127,12 @@ def preparation(config_path: Path, mode: str, root: Path, command: Sequence[str]
 def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, cache_dir: Path | None,
                  log_dir: Path, command: Sequence[str] | None = None, hook: PrepareHook | None = None,
                  timeout: float | None = DEFAULT_TIMEOUT, stream: IO[str] | None = None, python: str | None = None,
-                 policy: str = "auto", board: StepBoard | None = None) -> str:
+                 policy: str = "auto", board: StepBoard | None = None,
+                 report: Callable[[StepResult], str]) -> str:
     """Prepare once; returns what happened (``"cached"``, ``"ran …"``, ``"nothing to prepare"``,
     ``"not prepared …"``). ``cache_dir`` ``None``: pytest's cache is off, stamps go in ``log_dir``;
-    ``board`` publishes the running preparation for the progress line. Raises
+    ``board`` publishes the running preparation for the progress line; ``report`` words a failed
+    script's step (:func:`pytest_tipc.verdicts.failures.report`). Raises
     :class:`PrepareError`; warns :class:`PrepareWarning` (when it ran, not when cached)."""
     if policy == "never":
         return "not prepared (--tipc-prepare=never)"
@@ -160,7 +162,7 @@ def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, c
         started = time.monotonic()
         before, paths_before = _entries(root), snapshot(root) if prep.persistent else set()
         _announce(prep, log_path, stream)
-        failure = _run(prep, config_path, mode, root, log_path, timeout, stream, python, board)
+        failure = _run(prep, config_path, mode, root, log_path, timeout, stream, python, board, report)
         record = {"ok": not failure, "config": str(config_path), "mode": mode, "what": prep.what,
                   "log": str(log_path), "duration": time.monotonic() - started, "failure": failure,
                   "created": sorted(_entries(root) - before),
@@ -291,7 +293,8 @@ def _stamp(record: object) -> dict[str, Any]:
 
 
 def _run(prep: Preparation, config_path: Path, mode: str, root: Path, log_path: Path,
-         timeout: float | None, stream: IO[str] | None, python: str | None, board: StepBoard | None) -> str:
+         timeout: float | None, stream: IO[str] | None, python: str | None, board: StepBoard | None,
+         report: Callable[[StepResult], str]) -> str:
     """Run the preparation; the failure report, or ``""``."""
     if prep.hook is not None:
         try:
@@ -312,7 +315,7 @@ def _run(prep: Preparation, config_path: Path, mode: str, root: Path, log_path: 
     tail = tail_lines(log_path, 1)
     if not found and tail:
         cause = f"; its log ends with: {tail.strip()}"
-    return f"data preparation for {config_path} ({mode}) failed{cause}\n{result.failure_report()}"
+    return f"data preparation for {config_path} ({mode}) failed{cause}\n{report(result)}"
 
 
 def _interpreter_path(config_path: Path, python: str | None) -> list[tuple[str, str | None]]:

@@ -1,4 +1,6 @@
-"""One plain-dict record per TIPC item, for the terminal summary, ``--tipc-report`` and JUnit.
+"""One plain-dict record per TIPC item, for the terminal summary, ``--tipc-report`` and JUnit:
+collected here from the reports; the record and its properties are made in
+:mod:`pytest_tipc.model.record` (collection and verdicts make them, and come before reporting).
 
 Under xdist the controller never sees items, only their reports, so the record travels with
 the reports:
@@ -21,78 +23,26 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any, Protocol, TypedDict, Union
+from collections.abc import Iterable
+from typing import Any, Protocol
 
-RECORD_PROPERTY = "tipc_record"
-METRICS_PROPERTY = "tipc_metrics"
+from pytest_tipc.model.record import (
+    METRICS_PROPERTY,
+    RECORD_PROPERTY,
+    CellRecord,
+    Metric,
+    junit_properties,
+    make_record,
+    metrics_property,
+    record_from_json,
+    record_property,
+    record_to_json,
+)
 
-Metric = Union[float, int, str, None]  # a runtime alias: Python 3.9 has no `X | Y` here
-
-
-class CellRecord(TypedDict):
-    """An item's row in the summary, the report and its JSON: a plain dict because it travels
-    from xdist workers to the controller inside reports (see the module docstring), built from
-    the cell's key and fields when the item starts and completed by its reports."""
-
-    config: str  # the config file, as the plugin shows it (relative to rootdir)
-    model: str
-    mode: str
-    dialect: str
-    kind: str  # "train" | "model" | "infer"
-    key: str  # the cell key, unique within the config
-    nodeid: str
-    parent: str  # the key of the train/model cell an infer cell uses ("" otherwise)
-    fields: dict[str, str]  # the cell's marker fields (Cell.fields: trainer, gpus, device, precision, ...)
-    outcome: str  # passed, flaky, failed, skipped, error, xfailed or xpassed ("" until a report set it)
-    reason: str  # skip reason or the first line of the failure
-    log: str  # the cell's main log (train log or inference log), "" if none
-    metrics: dict[str, Metric]
-    duration: float
-
-
-def make_record(*, config: str, model: str, mode: str, kind: str, key: str, dialect: str = "", nodeid: str = "",
-                parent: str = "", fields: Mapping[str, Any] | None = None, outcome: str = "", reason: str = "",
-                log: str = "", metrics: Mapping[str, Metric] | None = None, duration: float = 0.0) -> CellRecord:
-    return CellRecord(
-        config=str(config), model=str(model), mode=str(mode), dialect=str(dialect), kind=str(kind), key=str(key),
-        nodeid=str(nodeid), parent=str(parent or ""),
-        fields={str(k): str(v) for k, v in (fields or {}).items() if v is not None},
-        outcome=str(outcome), reason=str(reason), log=str(log or ""), metrics=dict(metrics or {}),
-        duration=float(duration),
-    )
-
-
-def record_to_json(record: CellRecord) -> str:
-    return json.dumps(record, sort_keys=True, ensure_ascii=False, allow_nan=True)
-
-
-def record_from_json(text: str | Mapping[str, Any]) -> CellRecord:
-    """Parse (and normalise) a record; unknown keys are dropped, missing ones get defaults."""
-    data = json.loads(text) if isinstance(text, str) else dict(text)
-    if not isinstance(data, dict):
-        raise ValueError(f"a CellRecord must be a JSON object, got {type(data).__name__}")
-    return make_record(
-        config=data.get("config", ""), model=data.get("model", ""), mode=data.get("mode", ""),
-        kind=data.get("kind", ""), key=data.get("key", ""), dialect=data.get("dialect", ""),
-        nodeid=data.get("nodeid", ""), parent=data.get("parent", ""), fields=data.get("fields") or {},
-        outcome=data.get("outcome", ""), reason=data.get("reason", ""), log=data.get("log", ""),
-        metrics=data.get("metrics") or {}, duration=data.get("duration", 0.0) or 0.0,
-    )
-
-
-def record_property(record: CellRecord) -> tuple[str, str]:
-    return RECORD_PROPERTY, record_to_json(record)
-
-
-def metrics_property(metrics: Mapping[str, Metric]) -> tuple[str, str]:
-    return METRICS_PROPERTY, json.dumps(dict(metrics), sort_keys=True, allow_nan=True)
-
-
-def junit_properties(metrics: Mapping[str, Metric], prefix: str = "tipc_") -> list[tuple[str, Metric]]:
-    """One ``(name, value)`` per metric that has a value, names prefixed (``tipc_final_loss``)."""
-    return [(f"{prefix}{name}", value) for name, value in metrics.items() if value is not None]
-
+__all__ = ["METRICS_PROPERTY", "RECORD_PROPERTY", "CellRecord", "Metric", "RecordCollector", "ReportLike",
+           "failure_reason", "junit_properties", "make_record", "metrics_property", "move_to_report",
+           "record_from_json", "record_from_properties", "record_property", "record_to_json", "report_order",
+           "report_properties"]
 
 def record_from_properties(properties: Iterable[tuple[str, object]]) -> CellRecord | None:
     """The record in ``user_properties``: the last ``tipc_record``, with every ``tipc_metrics``

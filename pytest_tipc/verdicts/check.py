@@ -1,5 +1,8 @@
-"""An item's verdict after its cell ran: exit codes and artifacts (from the engine), the training
-log's fields, the AutoLog metrics and the stored inference results; metrics go to JUnit.
+"""An item's verdict after its cell ran: exit codes and artifacts (from the engine), then the
+checks of its cell's kind, a kind → checks table (:data:`CHECKS`): the training log's fields, the
+AutoLog metrics and the stored inference results, the ONNX conversion and runtimes, the benchmark
+speed. Each check gives a :class:`~pytest_tipc.verdicts.verdict.Verdict`; the item's is published
+once (:func:`~pytest_tipc.verdicts.verdict.publish`); metrics go to JUnit.
 
 Each check imports its parser when it first runs: a worker that only runs infer cells never
 loads the training-log patterns, and only the stored-results modes load numpy. :func:`preload`
@@ -13,16 +16,21 @@ import os
 import shlex
 import sys
 import threading
-import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_tipc.execution.engine import Judge
 from pytest_tipc.layout import shown_path
 from pytest_tipc.model.cells import Cell, Plan
-from pytest_tipc.reporting.records import junit_properties, metrics_property
 from pytest_tipc.settings import Settings
+from pytest_tipc.verdicts import failures
+from pytest_tipc.verdicts.evidence import unproven
+from pytest_tipc.verdicts.flaky import rerunnable
+from pytest_tipc.verdicts.verdict import Verdict, publish
 
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem
@@ -58,18 +66,6 @@ def _import_quietly(names: list[str]) -> None:
             pass
 
 
-def headline(failure: str) -> str:
-    """The one-line message of a failed item: the step and why. A dependent's failure text is
-    ``<cell> failed in step <s>; log: <path>``, a blank line, then that step's report, whose first
-    line is the step's own headline (with its cause): both are joined into one line."""
-    lines = failure.split("\n")
-    first = lines[0]
-    if len(lines) > 2 and lines[1] == "" and "; log: " in first:
-        inner = lines[2]
-        return f"{first.split('; log: ')[0]}: {inner}"
-    return first
-
-
 def configure_causes(config: pytest.Config, settings: Settings) -> None:
     """Load the user's failure signatures (ini files, then the hook) once per process."""
     from pytest_tipc.verdicts import causes
@@ -88,19 +84,42 @@ def configure_causes(config: pytest.Config, settings: Settings) -> None:
     causes.configure(user)
 
 
-def _fail(item: TipcItem, metrics: dict[str, Any], failure: str) -> None:
-    __tracebackhide__ = True
-    head = headline(failure)
-    item.user_properties.append(("tipc_cause", head))  # JUnit: the one-line cause
-    _publish(item, metrics)
-    body = failure if failure.split("\n", 1)[0] == head else f"{head}\n\n{failure}"
-    pytest.fail(body, pytrace=False)
+@dataclass(frozen=True)
+class Context:
+    """What a check reads: the item, the options, the plan, the cell and what running it gave."""
+
+    item: TipcItem
+    settings: Settings
+    plan: Plan
+    cell: Cell
+    outcome: CellOutcome
+
+    @property
+    def root(self) -> Path:
+        return Path(self.plan.root)
+
+
+Check = Callable[[Context], Verdict]
 
 
 def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outcome: CellOutcome) -> None:
+    """The item's verdict: its steps' (from the engine), then the checks of its cell's kind
+    (:data:`CHECKS`), published to the item."""
     __tracebackhide__ = True
-    root = Path(plan.root)
-    metrics: dict[str, Any] = {"duration_s": round(outcome.duration, 3)}
+    context = Context(item, settings, plan, cell, outcome)
+    verdict = _ran(context)
+    if not verdict.skipped and verdict.passed:
+        for check in CHECKS.get(cell.kind, ()):
+            verdict.add(check(context))
+    publish(item, verdict)
+
+
+def _ran(context: Context) -> Verdict:
+    """The verdict of the cell's steps: the log that ran, the workarounds that fired, the time it
+    waited for its model; skipped, or failed with the engine's failure report."""
+    outcome, root, cell = context.outcome, context.root, context.cell
+    verdict = Verdict(metrics={"duration_s": round(outcome.duration, 3)})
+    metrics = verdict.metrics
     if outcome.results:
         # a train item's log is its train log (not the export's); otherwise the last step's
         shown = next((r for r in outcome.results if r.kind == "train"), None) if cell.kind == "train" else None
@@ -108,94 +127,127 @@ def check_cell(item: TipcItem, settings: Settings, plan: Plan, cell: Cell, outco
         failed = outcome.results[-1] if not outcome.ok else shown  # the step that failed, or the shown one
         metrics["log"] = shown_path(shown.log_path, root)
         metrics["log_path"] = os.path.abspath(failed.log_path)  # the log that ran (reports link to it)
-        item.user_properties += [("tipc_log", str(failed.log_path)), ("tipc_command", shlex.join(failed.argv))]
+        verdict.properties += [("tipc_log", str(failed.log_path)), ("tipc_command", shlex.join(failed.argv))]
     elif outcome.dependency is not None and outcome.dependency.log_path:  # nothing of its own ran
         metrics["log"] = shown_path(outcome.dependency.log_path, root)
         metrics["log_path"] = os.path.abspath(outcome.dependency.log_path)
-        item.user_properties.append(("tipc_log", str(outcome.dependency.log_path)))
-    if settings.workarounds:
-        _workarounds(item, metrics, outcome.results)
+        verdict.properties.append(("tipc_log", str(outcome.dependency.log_path)))
+    if context.settings.workarounds:
+        _workarounds(verdict, outcome.results)
     if getattr(outcome, "waited", 0.0) and cell.requires:  # JUnit: not part of the item's own time
         metrics["train_wait_s"] = round(outcome.waited, 3)
     if outcome.skipped:
-        pytest.skip(outcome.skipped)
-    if not outcome.ok:
-        _fail(item, metrics, outcome.failure or "the cell failed")
+        verdict.skipped = outcome.skipped
+    elif not outcome.ok:
+        failure = outcome.failure or "the cell failed"
+        verdict.passed, verdict.message, verdict.headline = False, failure, failures.item_headline(failure)
+    return verdict
 
-    problems: list[str] = []
-    if cell.role == "train":  # what its producer checked (once, for this item and its dependents)
-        checked = outcome.checked if outcome.checked is not None else producer_checks(settings)(
-            plan, cell, outcome.results)
-        metrics.update(checked.get("metrics", {}))
-        if checked.get("check"):
-            problems.append(str(checked.get("message", "")))
-    infer = next((r for r in outcome.results if r.kind == "infer"), None)
-    if cell.kind in ("infer", "ptq") and infer is not None:  # a ptq cell is an int8 inference (issue 11)
-        from pytest_tipc.verdicts.autolog_parse import parse_autolog_file, perf_metrics
 
-        # an inference that showed no output failed in the engine (verdicts/evidence.py)
-        autolog = parse_autolog_file(infer.log_path)
-        if autolog is not None:
-            metrics.update(perf_metrics(autolog))
-        if plan.mode in RESULTS_MODES and not settings.compare_results:
-            _not_applicable(item, "the stored-results comparison is off (tipc_compare_results = false)")
-        elif plan.mode in RESULTS_MODES:
-            from pytest_tipc.verdicts.results.baselines import update_queue
-            from pytest_tipc.verdicts.results.compare import (
-                RESULTS_SUBDIR,
-                check_results,
-                tolerance_for,
-                update_mode,
-            )
+def _produced(context: Context) -> Verdict:
+    """A train cell's own checks (its training log), as its producer ran them (once, for this
+    item and its dependents: :func:`producer_checks`)."""
+    outcome = context.outcome
+    checked = outcome.checked if outcome.checked is not None else producer_checks(context.settings)(
+        context.plan, context.cell, outcome.results)
+    return Verdict(not checked.get("check"), str(checked.get("message", "")), dict(checked.get("metrics", {})))
 
-            precision = cell.field_map.get("precision", "fp32") or "fp32"
-            pattern = dict(settings.results_map).get(plan.model_name, settings.results_pattern or "")
-            verdict = check_results(
-                log_path=infer.log_path, results_dir=root / RESULTS_SUBDIR, model=plan.model_name,
-                precision=precision, tolerance=tolerance_for(precision, settings.tolerances),
-                update=update_mode(settings.update, settings.update_all), owner=item.nodeid, root=root,
-                pattern=pattern.replace("{model}", plan.model_name) or None, **_run_images(infer, root))
-            disagree = update_queue(item.config).add(verdict.update)
-            if disagree and verdict.results_path is not None:
-                problems.append(_disagreement(verdict.results_path, root, precision, disagree))
-            metrics.update(verdict.metrics())
-            if verdict.not_applicable:
-                _not_applicable(item, verdict.not_applicable)
-            elif verdict.not_compared:
-                # JUnit tipc_results, the summary and the report (key_metrics) say so, and a warning
-                metrics["results"] = f"not compared: {verdict.not_compared}"
-                item.add_report_section("call", "tipc stored results", metrics["results"])
-                warnings.warn(ResultsNotCompared(verdict.not_compared), stacklevel=1)
-            elif not verdict.passed:
-                problems.append(verdict.message)
-            elif verdict.note:
-                item.add_report_section("call", "tipc stored results", verdict.note)
-    if cell.kind == "onnx" or any(r.kind == "convert" for r in outcome.results):  # paddle2onnx: verdicts/onnx.py
-        from pytest_tipc.verdicts.onnx import cell_verdict as onnx_verdict
-        from pytest_tipc.verdicts.results.compare import tolerance_for
 
-        precision = cell.field_map.get("precision", "fp32") or "fp32"
-        converted = onnx_verdict(plan, cell, outcome.results, precision=precision,
-                                 tolerance=tolerance_for(precision, settings.tolerances), python=settings.python)
-        metrics.update(converted.metrics)
-        if not converted.passed:
-            problems.append(converted.message)
-    if cell.kind == "bench":  # benchmark_train's speed gate: verdicts/speed.py
-        from pytest_tipc.verdicts.results.baselines import update_queue
-        from pytest_tipc.verdicts.results.compare import update_mode
-        from pytest_tipc.verdicts.speed import cell_verdict as speed_verdict
+def _inference(context: Context) -> Verdict:
+    """An inference's AutoLog metrics and, in the pretrained-model modes, its stored results (a
+    ptq cell is an int8 inference, issue 11). An inference that showed no output failed in the
+    engine (verdicts/evidence.py)."""
+    from pytest_tipc.verdicts.autolog_parse import parse_autolog_file, perf_metrics
 
-        speed = speed_verdict(plan, cell, outcome.results, tolerance=settings.speed_tolerance,
-                              update=update_mode(settings.update, settings.update_all), owner=item.nodeid)
-        update_queue(item.config).add(speed.update)
-        metrics.update(speed.metrics)
-        if speed.message and speed.passed:
-            item.add_report_section("call", "tipc speed", speed.message)
-        if not speed.passed:
-            problems.append(speed.message)
-    _publish(item, metrics)
-    if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    item, settings, plan, cell, root = context.item, context.settings, context.plan, context.cell, context.root
+    infer = next((r for r in context.outcome.results if r.kind == "infer"), None)
+    verdict = Verdict()
+    if infer is None:
+        return verdict
+    autolog = parse_autolog_file(infer.log_path)
+    if autolog is not None:
+        verdict.metrics.update(perf_metrics(autolog))
+    if plan.mode in RESULTS_MODES and not settings.compare_results:
+        _not_applicable(verdict, "the stored-results comparison is off (tipc_compare_results = false)")
+        return verdict
+    if plan.mode not in RESULTS_MODES:
+        return verdict
+    from pytest_tipc.verdicts.results.baselines import update_queue
+    from pytest_tipc.verdicts.results.compare import RESULTS_SUBDIR, check_results, tolerance_for, update_mode
+
+    precision = cell.field_map.get("precision", "fp32") or "fp32"
+    pattern = dict(settings.results_map).get(plan.model_name, settings.results_pattern or "")
+    results = check_results(
+        log_path=infer.log_path, results_dir=root / RESULTS_SUBDIR, model=plan.model_name,
+        precision=precision, tolerance=tolerance_for(precision, settings.tolerances),
+        update=update_mode(settings.update, settings.update_all), owner=item.nodeid, root=root,
+        pattern=pattern.replace("{model}", plan.model_name) or None, **_run_images(infer, root))
+    disagree = update_queue(item.config).add(results.update)
+    problems = []
+    if disagree and results.results_path is not None:
+        problems.append(_disagreement(results.results_path, root, precision, disagree))
+    verdict.metrics.update(results.metrics())
+    if results.not_applicable:
+        _not_applicable(verdict, results.not_applicable)
+    elif results.not_compared:
+        # JUnit tipc_results, the summary and the report (key_metrics) say so, and a warning
+        verdict.metrics["results"] = f"not compared: {results.not_compared}"
+        verdict.sections.append(("tipc stored results", verdict.metrics["results"]))
+        verdict.warnings.append(ResultsNotCompared(results.not_compared))
+    elif not results.passed:
+        problems.append(results.message)
+    elif results.note:
+        verdict.sections.append(("tipc stored results", results.note))
+    verdict.problems = problems
+    verdict.passed, verdict.message = not problems, "\n\n".join(problems)
+    return verdict
+
+
+def _conversion(context: Context) -> Verdict:
+    """paddle2onnx (verdicts/onnx.py): a cell's conversions, an onnx cell's runtimes."""
+    cell, results = context.cell, context.outcome.results
+    if cell.kind != "onnx" and not any(r.kind == "convert" for r in results):
+        return Verdict()
+    from pytest_tipc.verdicts.onnx import cell_verdict
+    from pytest_tipc.verdicts.results.compare import tolerance_for
+
+    precision = cell.field_map.get("precision", "fp32") or "fp32"
+    return cell_verdict(context.plan, cell, results, precision=precision,
+                        tolerance=tolerance_for(precision, context.settings.tolerances),
+                        python=context.settings.python)
+
+
+def _speed(context: Context) -> Verdict:
+    """benchmark_train's speed gate (verdicts/speed.py); a passing note goes to the report."""
+    from pytest_tipc.verdicts.results.baselines import update_queue
+    from pytest_tipc.verdicts.results.compare import update_mode
+    from pytest_tipc.verdicts.speed import cell_verdict
+
+    settings, item = context.settings, context.item
+    speed = cell_verdict(context.plan, context.cell, context.outcome.results, tolerance=settings.speed_tolerance,
+                         update=update_mode(settings.update, settings.update_all), owner=item.nodeid)
+    update_queue(item.config).add(speed.update)
+    if speed.message and speed.passed:
+        speed.sections.append(("tipc speed", speed.message))
+    return speed
+
+
+# Each cell kind's checks after its steps passed, in order; a failed check's message joins the others'.
+CHECKS: dict[str, tuple[Check, ...]] = {
+    "train": (_produced, _conversion),
+    "bench": (_produced, _conversion, _speed),
+    "model": (_conversion,),
+    "infer": (_inference, _conversion),
+    "ptq": (_inference, _conversion),
+    "onnx": (_conversion,),
+}
+
+
+def judge(checks: ProducerChecks | None = None) -> Judge:
+    """The verdict rules the engine applies while it runs a cell (``checks``: :func:`producer_checks`)."""
+    return Judge(headline=failures.headline, report=failures.report, cell_report=failures.cell_report,
+                 dependency=failures.dependency, rerunnable=rerunnable, refusal=failures.refusal, unproven=unproven,
+                 checks=checks)
 
 
 def producer_checks(settings: Settings) -> ProducerChecks:
@@ -251,26 +303,19 @@ class ResultsNotCompared(UserWarning):
     """A whole_infer cell that found no stored results to compare its output with."""
 
 
-def _workarounds(item: TipcItem, metrics: dict[str, Any], results: Any) -> None:
+def _workarounds(verdict: Verdict, results: Any) -> None:
     """The workarounds that fired in the cell's steps: a metric (JUnit ``tipc_workarounds``, the
     summary's and the report's mark) and the log lines in the item's report section."""
     from pytest_tipc.execution import workarounds
 
     found = workarounds.fired((r.kind, Path(r.log_path)) for r in results)
     if found:
-        metrics["workarounds"] = workarounds.summary(found)
-        item.add_report_section("call", "tipc workarounds", "\n".join(
-            f"step {kind}: {workarounds.LOG_PREFIX} {name}: {text}" for kind, name, text in found))
+        verdict.metrics["workarounds"] = workarounds.summary(found)
+        verdict.sections.append(("tipc workarounds", "\n".join(
+            f"step {kind}: {workarounds.LOG_PREFIX} {name}: {text}" for kind, name, text in found)))
 
 
-def _not_applicable(item: TipcItem, reason: str) -> None:
+def _not_applicable(verdict: Verdict, reason: str) -> None:
     """A stored-results comparison that cannot apply: shown in the item and its report."""
-    item.user_properties.append(("tipc_results", f"not applicable: {reason}"))
-    item.add_report_section("call", "tipc stored results", f"not applicable: {reason}")
-
-
-def _publish(item: TipcItem, metrics: dict[str, Any]) -> None:
-    """Metrics as JUnit properties (they travel with the report, under xdist too)."""
-    numeric = {k: v for k, v in metrics.items() if k not in ("log", "log_path")}
-    item.user_properties.extend(junit_properties(numeric))
-    item.user_properties.append(metrics_property(metrics))
+    verdict.properties.append(("tipc_results", f"not applicable: {reason}"))
+    verdict.sections.append(("tipc stored results", f"not applicable: {reason}"))

@@ -7,16 +7,17 @@ not start, an artifact missing after exit 0, or the plugin's own I/O error are n
 a crash or a non-zero exit without such a line is. An item whose step passed on a later attempt is
 *flaky*: its record says so (``attempts``), and its JUnit testcase carries Surefire's
 ``<flakyFailure>`` (passed at last) or ``<rerunFailure>`` (failed every time) per earlier attempt.
+The engine moves a failed attempt's log aside (:func:`pytest_tipc.execution.step.runner.keep_attempt_log`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
+
+from pytest_tipc.verdicts import failures
 
 ATTEMPTS_PROPERTY = "tipc_attempts"
 DETERMINISTIC = re.compile(
@@ -36,7 +37,7 @@ def rerunnable(result: Any) -> tuple[bool, str]:
         return True, ""
     if result.rc == 0 and (result.missing or getattr(result, "unproven", "")):
         return False, "the step exited 0 without its artifact or its evidence"
-    why, cause = result.reason()
+    why, cause = failures.reason(result)
     if cause is not None:
         return False, f"known cause: {cause.cause}"
     if why and DETERMINISTIC.search(why):
@@ -44,22 +45,9 @@ def rerunnable(result: Any) -> tuple[bool, str]:
     return True, ""
 
 
-def keep_attempt_log(log_path: Path, attempt: int) -> Path:
-    """Move a failed attempt's log aside (``train.log`` → ``train.attempt1.log``) before the step
-    runs again, so the next attempt cannot overwrite the evidence; return where it went."""
-    from pytest_tipc.layout import aside
-
-    target = aside(log_path, f"attempt{attempt}")
-    try:
-        os.replace(log_path, target)
-    except OSError:
-        return log_path
-    return target
-
-
 def attempts_of(results: Sequence[Any]) -> list[dict[str, str]]:
     """The earlier attempts of a cell's steps: ``{step, headline, log}`` each, oldest first."""
-    return [{"step": r.kind, "headline": earlier.headline(), "log": str(earlier.log_path)}
+    return [{"step": r.kind, "headline": failures.headline(earlier), "log": str(earlier.log_path)}
             for r in results for earlier in getattr(r, "retries", ())]
 
 

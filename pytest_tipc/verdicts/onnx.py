@@ -24,7 +24,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,20 +36,13 @@ from pytest_tipc.execution.step.runner import StepResult
 from pytest_tipc.layout import shown_path
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.verdicts.results.compare import Comparison, Row, Tolerance, compare_values
+from pytest_tipc.verdicts.verdict import Verdict
 
 PROBE = Path(__file__).with_name("onnx_probe.py")
 PROBE_TIMEOUT = 600.0
 IMAGE_FLAGS = ("--img_path", "--img-path", "--image_dir", "--image-dir", "--infer_img", "--img_dir")
 SAVED_MARK = "ONNX model saved"
 EXTRA_HINT = "install the plugin's onnx extra: pip install 'pytest-tipc[onnx]' (paddle2onnx, onnx, onnxruntime)"
-
-
-@dataclass
-class OnnxVerdict:
-    passed: bool
-    message: str = ""
-    metrics: dict[str, Any] = field(default_factory=dict)
-    comparison: Comparison | None = None
 
 
 def flag(argv: Sequence[str], name: str) -> str | None:
@@ -178,7 +171,7 @@ def check_conversion(result: StepResult, root: Path | None = None) -> tuple[str,
 
 
 def check_runtimes(converted: Sequence[Converted], *, images: str, python: str, out_dir: Path, precision: str,
-                   tolerance: Tolerance, root: Path | None = None, timeout: float = PROBE_TIMEOUT) -> OnnxVerdict:
+                   tolerance: Tolerance, root: Path | None = None, timeout: float = PROBE_TIMEOUT) -> Verdict:
     """onnxruntime vs Paddle Inference on each converted model (one probe subprocess each)."""
     metrics: dict[str, Any] = {}
     messages, rows_all, opsets = [], [], []
@@ -191,10 +184,10 @@ def check_runtimes(converted: Sequence[Converted], *, images: str, python: str, 
             done = subprocess.run(probe, cwd=root, env={**os.environ, "GLOG_minloglevel": "2"}, capture_output=True,
                                   text=True, timeout=timeout, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return OnnxVerdict(False, f"the ONNX-vs-Paddle comparison could not run: {exc}", metrics)
+            return Verdict(False, f"the ONNX-vs-Paddle comparison could not run: {exc}", metrics)
         if done.returncode != 0:
             tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-            return OnnxVerdict(False, f"the ONNX-vs-Paddle comparison failed (exit {done.returncode}):\n"
+            return Verdict(False, f"the ONNX-vs-Paddle comparison failed (exit {done.returncode}):\n"
                                       f"  {' '.join(probe)}\n{tail}\nFix: {EXTRA_HINT}; paddlepaddle must be "
                                       "importable by that interpreter too", metrics)
         with np.load(out) as data:
@@ -213,11 +206,11 @@ def check_runtimes(converted: Sequence[Converted], *, images: str, python: str, 
     diffs = [r.max_abs_diff for r in rows_all if r.max_abs_diff is not None]
     metrics.update({"onnx_opset": max(opsets) if opsets else None, "onnx_max_abs_diff": max(diffs) if diffs else None,
                     "onnx_compared": len(rows_all), "onnx_failed": sum(1 for r in rows_all if not r.ok)})
-    return OnnxVerdict(not messages, "\n\n".join(messages), metrics)
+    return Verdict(not messages, "\n\n".join(messages), metrics)
 
 
 def cell_verdict(plan: Plan, cell: Cell, results: Sequence[StepResult], *, precision: str, tolerance: Tolerance,
-                 python: str | None = None) -> OnnxVerdict:
+                 python: str | None = None) -> Verdict:
     """What :func:`pytest_tipc.verdicts.check.check_cell` asks for a cell whose steps succeeded:
     a ``model`` cell's conversions (the files), an ``onnx`` cell's runtimes (the outputs)."""
     root = Path(plan.root)
@@ -229,10 +222,10 @@ def cell_verdict(plan: Plan, cell: Cell, results: Sequence[StepResult], *, preci
                 metrics.update(found)
                 if problem:
                     problems.append(problem)
-        return OnnxVerdict(not problems, "\n\n".join(problems), metrics)
+        return Verdict(not problems, "\n\n".join(problems), metrics)
     converted = conversions(plan, cell, root)
     if not converted:
-        return OnnxVerdict(True)
+        return Verdict(True)
     infer = next((r for r in results if r.kind == "infer"), None)
     planned = next((s for s in cell.steps if s.kind == "infer"), None)
     image = planned.meta_map.get("image", "") if planned is not None else ""

@@ -31,7 +31,7 @@ import os
 import platform
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.verdicts import calibration as calibrate
 from pytest_tipc.verdicts.calibration import Calibration, baseline_key, pick
 from pytest_tipc.verdicts.results.baselines import UpdateRequest
+from pytest_tipc.verdicts.verdict import Verdict
 
 BENCHMARK_SUBDIR = "test_tipc/benchmark"  # under the harness root
 DEFAULT_TOLERANCE = 0.05
@@ -61,15 +62,6 @@ class BenchRun:
     keyword: str = "ips:"  # --keyword
     speed_unit: str = "samples/s"  # --speed_unit
     convergence_key: str = "loss:"  # --convergence_key
-
-
-@dataclass
-class SpeedVerdict:
-    passed: bool
-    message: str = ""
-    metrics: dict[str, Any] = field(default_factory=dict)
-    record: dict[str, Any] = field(default_factory=dict)
-    update: UpdateRequest | None = None
 
 
 def _number(word: str) -> float:
@@ -179,15 +171,15 @@ def table(rows: list[tuple[str, ...]]) -> str:
 
 def check_speed(log_path: Path, run: BenchRun, *, model: str, root: Path, kind: str,
                 tolerance: float = DEFAULT_TOLERANCE, update: str = "none", owner: str = "",
-                speed_log_file: Path | None = None, calibration: Calibration | None = None) -> SpeedVerdict:
+                speed_log_file: Path | None = None, calibration: Calibration | None = None) -> Verdict:
     """The verdict of a bench cell whose training succeeded (see the module docstring)."""
     shown = os.path.relpath(log_path, root) if str(log_path).startswith(str(root)) else str(log_path)
     try:
         steps, convergence, total = measure(log_path, run)
     except OSError as exc:
-        return SpeedVerdict(False, f"cannot read the training log {shown} ({exc})")
+        return Verdict(False, f"cannot read the training log {shown} ({exc})")
     if not steps:
-        return SpeedVerdict(False, f"no speed records in {shown}: {total} line(s) with a `{run.keyword} <number>` "
+        return Verdict(False, f"no speed records in {shown}: {total} line(s) with a `{run.keyword} <number>` "
                                    f"word pair, {run.skip_steps} skipped (analysis.py --keyword {run.keyword} "
                                    f"--skip_steps {run.skip_steps}). Fix: train for more steps, or print "
                                    f"`{run.keyword} <value>` each step")
@@ -215,12 +207,12 @@ def check_speed(log_path: Path, run: BenchRun, *, model: str, root: Path, kind: 
     if entry is None:
         note = problem or f"no baseline for {run.bench} on `{kind}` in {file_shown}"
         if update == "all":
-            return SpeedVerdict(True, f"{note}; --tipc-update-all records {measured:g} {run.speed_unit}", metrics,
+            return Verdict(True, f"{note}; --tipc-update-all records {measured:g} {run.speed_unit}", metrics,
                                 record, request)
         if update == "failing":
-            return SpeedVerdict(False, f"{note}; --tipc-update records {measured:g} {run.speed_unit} at the end of "
+            return Verdict(False, f"{note}; --tipc-update records {measured:g} {run.speed_unit} at the end of "
                                        "the session, rerun without it to check", metrics, record, request)
-        return SpeedVerdict(not problem, note + " (not gated; --tipc-update-all records this run as the baseline)",
+        return Verdict(not problem, note + " (not gated; --tipc-update-all records this run as the baseline)",
                             metrics, record)
     baseline = float(entry["ips"])
     raw_delta = (measured - baseline) / baseline if baseline else 0.0
@@ -237,17 +229,17 @@ def check_speed(log_path: Path, run: BenchRun, *, model: str, root: Path, kind: 
                      f"{100 * delta:+.1f}%", f"-{100 * tolerance:g}%"))
     slow = delta < -tolerance
     if update == "all":
-        return SpeedVerdict(True, f"--tipc-update-all: {file_shown} gets {measured:g} {run.speed_unit}", metrics,
+        return Verdict(True, f"--tipc-update-all: {file_shown} gets {measured:g} {run.speed_unit}", metrics,
                             record, request)
     if not slow:
-        return SpeedVerdict(True, "", metrics, record)
+        return Verdict(True, "", metrics, record)
     message = (f"{run.bench} is {100 * -delta:.1f}% slower than its baseline (tolerance {100 * tolerance:g}%, "
                f"{gauge}, median of {len(steps)} steps after skipping {run.skip_steps}, {run.speed_unit})\n"
                f"  log:      {shown}\n  baseline: {file_shown}\n\n{table(rows)}\n\n")
     if update == "failing":
-        return SpeedVerdict(False, message + f"--tipc-update: the baseline becomes {measured:g} at the end of the "
+        return Verdict(False, message + f"--tipc-update: the baseline becomes {measured:g} at the end of the "
                                              "session; rerun without it to check", metrics, record, request)
-    return SpeedVerdict(False, message + "If the slowdown is expected: rerun with --tipc-update (rewrites the failing "
+    return Verdict(False, message + "If the slowdown is expected: rerun with --tipc-update (rewrites the failing "
                                          "baselines) or --tipc-update-all; if the machine is noisy, raise "
                                          "--tipc-speed-tolerance", metrics, record)
 
@@ -300,12 +292,12 @@ def run_of(plan: Plan, cell: Cell) -> tuple[BenchRun, str]:
 
 
 def cell_verdict(plan: Plan, cell: Cell, results: Sequence[StepResult], *, tolerance: float, update: str,
-                 owner: str) -> SpeedVerdict:
+                 owner: str) -> Verdict:
     """What :func:`pytest_tipc.verdicts.check.check_cell` asks of a ``bench`` cell whose steps succeeded."""
     root = Path(plan.root)
     trains = [r for r in results if r.kind == "train"]
     if not trains:
-        return SpeedVerdict(False, "the bench cell ran no train step: nothing to measure")
+        return Verdict(False, "the bench cell ran no train step: nothing to measure")
     train = trains[min(measured_step(cell), len(trains) - 1)]
     run, speed_file = run_of(plan, cell)
     gpu = cell.gpu

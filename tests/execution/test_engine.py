@@ -13,8 +13,11 @@ import pytest
 
 from pytest_tipc.execution.engine import Engine, EngineSettings
 from pytest_tipc.layout import FILENAME
+from pytest_tipc.verdicts.check import judge
 from tests.support import engine_plans
 from tests.support.engine_plans import LOG_DIR, make_plan
+
+JUDGE = judge()  # the verdicts stage's wording, as cellrun passes it
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ class TestTrainOnce:
     def test_infer_cells_share_one_training(self, root: Path) -> None:
         plan = make_plan(root, n_infer=3)
         eng = engine(root)
-        outcomes = [eng.run_cell(plan, cell) for cell in reversed(plan.cells)]  # infer items first
+        outcomes = [eng.run_cell(plan, cell, JUDGE) for cell in reversed(plan.cells)]  # infer items first
         assert all(o.ok for o in outcomes), [o.failure for o in outcomes]
         assert calls(root) == ["train", "export", "infer", "infer", "infer"]
         train = outcomes[-1]
@@ -61,14 +64,14 @@ class TestTrainOnce:
         monkeypatch.setenv("TOOL_FAIL", "train")
         plan = make_plan(root, n_infer=2)
         eng = engine(root)
-        infer = eng.run_cell(plan, plan.cells[1])
+        infer = eng.run_cell(plan, plan.cells[1], JUDGE)
         train_log = root / LOG_DIR / "norm_train_gpus_-1_autocast_null.log"
         assert not infer.ok and infer.failure is not None
         assert infer.failure.startswith("train[cpu-null-norm_train], whose model this cell uses, failed in step train")
         assert f"log: {train_log}" in infer.failure
         assert "RuntimeError: loss is nan" in infer.failure
-        assert not eng.run_cell(plan, plan.cells[2]).ok
-        train = eng.run_cell(plan, plan.cells[0])
+        assert not eng.run_cell(plan, plan.cells[2], JUDGE).ok
+        train = eng.run_cell(plan, plan.cells[0], JUDGE)
         assert not train.ok and train.failure is not None and "step train failed with exit code 1" in train.failure
         assert calls(root) == ["train"]
         status = (root / LOG_DIR / FILENAME).read_text()
@@ -81,12 +84,12 @@ class TestTrainOnce:
         pact = dataclasses.replace(norm, key="cpu-null-pact_train", requires=norm.key)
         chained = dataclasses.replace(plan, cells=(norm, pact, dataclasses.replace(infer, requires=pact.key)))
         eng = engine(root)
-        assert eng.run_cell(chained, chained.cells[2]).ok
-        assert eng.run_cell(chained, pact).reused and eng.run_cell(chained, norm).reused
+        assert eng.run_cell(chained, chained.cells[2], JUDGE).ok
+        assert eng.run_cell(chained, pact, JUDGE).reused and eng.run_cell(chained, norm, JUDGE).reused
         assert calls(root) == ["train", "export", "train", "export", "infer"]
         monkeypatch.setenv("TOOL_FAIL", "train")
         failing = engine(root, state_dir=root.parent / "state2")
-        outcome = failing.run_cell(chained, chained.cells[2])
+        outcome = failing.run_cell(chained, chained.cells[2], JUDGE)
         assert outcome.failure is not None and outcome.failure.startswith(
             "train[cpu-null-pact_train], whose model this cell uses, failed in step train")
         assert "train[cpu-null-norm_train], which this cell starts from, failed in step train" in outcome.failure
@@ -99,6 +102,7 @@ class TestTrainOnce:
             import pytest
             import engine_plans
             from pytest_tipc.execution.engine import Engine, EngineSettings
+            from pytest_tipc.verdicts.check import judge
 
             ROOT = Path({str(root)!r})
             PLAN = engine_plans.make_plan(ROOT, n_infer=8)
@@ -112,7 +116,7 @@ class TestTrainOnce:
 
             @pytest.mark.parametrize("index", range(len(PLAN.cells)), ids=[c.key for c in PLAN.cells])
             def test_cell(engine, index):
-                outcome = engine.run_cell(PLAN, PLAN.cells[index])
+                outcome = engine.run_cell(PLAN, PLAN.cells[index], judge())
                 assert outcome.ok, outcome.failure
         """))
         result = pytester.runpytest_subprocess("-n", "3", "-p", "no:cacheprovider")
@@ -127,7 +131,7 @@ class TestRun:
         out = tmp_path / "elsewhere"
         plan = make_plan(root, n_infer=1)
         eng = engine(root, output_dir=out)
-        assert all(eng.run_cell(plan, cell).ok for cell in plan.cells)
+        assert all(eng.run_cell(plan, cell, JUDGE).ok for cell in plan.cells)
         moved = out / "tiny" / "lite_train_lite_infer"
         assert (moved / FILENAME).is_file()
         assert (moved / "norm_train_gpus_-1_autocast_null" / "inference" / "inference.json").is_file()
@@ -139,7 +143,7 @@ class TestRun:
     def test_stage_timeout_kills_the_step(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TOOL_HANG", "infer")
         plan = make_plan(root, n_infer=1)
-        outcome = engine(root, stage_timeouts={"infer": 1.5}, kill_grace=1).run_cell(plan, plan.cells[1])
+        outcome = engine(root, stage_timeouts={"infer": 1.5}, kill_grace=1).run_cell(plan, plan.cells[1], JUDGE)
         assert not outcome.ok and outcome.failure is not None
         assert outcome.failure.startswith("timed out after 1.5 s in step infer")
         assert "infer: args" in outcome.failure  # the log tail
@@ -150,7 +154,7 @@ class TestRun:
         plan = make_plan(root, n_infer=1)
         infer = plan.cells[1]
         limited = dataclasses.replace(infer, steps=(dataclasses.replace(infer.steps[0], timeout=1.0),))
-        outcome = engine(root, timeout=300, kill_grace=1).run_cell(plan, limited)
+        outcome = engine(root, timeout=300, kill_grace=1).run_cell(plan, limited, JUDGE)
         assert outcome.failure is not None and outcome.failure.startswith("timed out after 1 s in step infer")
 
     def test_prepare_runs_once_per_engine_and_config(self, root: Path) -> None:
@@ -159,9 +163,9 @@ class TestRun:
         config.write_text("model_name:tiny\n")
         (root / "test_tipc/prepare.sh").write_text('echo "$@" >> prepared.txt\n')
         eng = engine(root)
-        eng.prepare(config, "lite_train_lite_infer", root)
-        eng.prepare(config, "lite_train_lite_infer", root)
-        engine(root).prepare(config, "lite_train_lite_infer", root)
+        eng.prepare(config, "lite_train_lite_infer", root, JUDGE)
+        eng.prepare(config, "lite_train_lite_infer", root, JUDGE)
+        engine(root).prepare(config, "lite_train_lite_infer", root, JUDGE)
         assert (root / "prepared.txt").read_text() == "test_tipc/configs/tiny/train_infer_python.txt lite_train_lite_infer\n"
 
 
@@ -174,7 +178,7 @@ class TestDevices:
             "needs 2 GPUs, 0 visible (--tipc-gpus is empty); run on a GPU machine")
         assert (eng.skip_reason(plan, plan.cells[1]) or "").startswith(
             "its model comes from train[gpu0_1-null-norm_train], which is skipped: needs 2 GPUs")
-        outcome = eng.run_cell(plan, plan.cells[1])
+        outcome = eng.run_cell(plan, plan.cells[1], JUDGE)
         assert outcome.skipped and not outcome.ok
 
     def test_multi_gpu_cell_leases_two_and_maps_ids(self, root: Path) -> None:
@@ -182,8 +186,8 @@ class TestDevices:
         eng = engine(root, gpus=("0", "1", "2", "3"))
         with eng.pool.lease(1) as taken:  # another worker holds GPU 0
             assert taken == ("0",)
-            train = eng.run_cell(plan, plan.cells[0])
-            infer = eng.run_cell(plan, plan.cells[1])
+            train = eng.run_cell(plan, plan.cells[0], JUDGE)
+            infer = eng.run_cell(plan, plan.cells[1], JUDGE)
         assert train.ok and infer.ok, (train.failure, infer.failure)
         assert train.devices == ("1", "2") and infer.devices == ("1",)
         got = [(r["argv"][1:5], r["cuda_visible_devices"]) for r in records(root)]
@@ -198,7 +202,7 @@ class TestDevices:
         plan = make_plan(root, n_infer=1, gpus="127.0.0.1,127.0.0.2;0,1")
         eng = engine(root)
         assert eng.skip_reason(plan, plan.cells[0]) is None
-        outcome = eng.run_cell(plan, plan.cells[0])
+        outcome = eng.run_cell(plan, plan.cells[0], JUDGE)
         assert outcome.ok, outcome.failure
         launches = [r for r in records(root) if r["argv"][1:3] == ["-m", "fakelaunch"]]
         assert [r["argv"][3:9] for r in launches] == [
@@ -235,4 +239,4 @@ def test_engine_settings_are_derived_from_the_options(tmp_path: Path) -> None:
 def test_a_plan_without_a_root_is_refused(root: Path) -> None:
     plan = dataclasses.replace(make_plan(root, n_infer=1), root="")
     with pytest.raises(ValueError, match="no harness root"):
-        engine(root).run_cell(plan, plan.cells[0])
+        engine(root).run_cell(plan, plan.cells[0], JUDGE)

@@ -14,6 +14,7 @@ import pytest
 from pytest_tipc.execution.step import nodes
 from pytest_tipc.execution.step.nodes import node_argvs, run_nodes
 from pytest_tipc.model.cells import Launch, Step, train_cell
+from pytest_tipc.verdicts import failures
 
 IPS = ("127.0.0.1", "127.0.0.2")
 
@@ -85,7 +86,7 @@ class TestRun:
         log = fake_launcher / "out/train.log"
         result = run_nodes(launch_step("fakelaunch"), fake_launcher, port=29555, node_devices=None, log_path=log,
                            timeout=30)
-        assert result.ok, result.failure_report()
+        assert result.ok, failures.report(result)
         assert len(result.nodes) == 2
         for rank in (0, 1):
             seen = json.loads((fake_launcher / f"launched_{rank}.json").read_text())
@@ -111,7 +112,7 @@ class TestRun:
                            log_path=fake_launcher / "out/train.log", timeout=60, kill_grace=1)
         assert time.monotonic() - started < 10
         assert not result.ok and result.rc == 7
-        report = result.failure_report()
+        report = failures.report(result)
         assert "node 1: exit code 7" in report
 
     def test_timeout_kills_every_node(self, fake_launcher: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,7 +123,7 @@ class TestRun:
                            log_path=fake_launcher / "out/train.log", timeout=2, kill_grace=1)
         assert time.monotonic() - started < 6
         assert result.timed_out and all(node.timed_out for node in result.nodes)
-        assert result.failure_report().startswith("timed out after 2 s in step train")
+        assert failures.report(result).startswith("timed out after 2 s in step train")
 
 
 TINY_DIST = """\
@@ -147,7 +148,7 @@ def test_real_two_node_rehearsal_on_cpu(tmp_path: Path) -> None:
     step = launch_step("paddle.distributed.launch", ("tiny_dist.py", "a=1"))
     result = run_nodes(step, tmp_path, port=free_port("gw7"), node_devices=None,
                        log_path=tmp_path / "out/train.log", timeout=120)
-    assert result.ok, result.failure_report()
+    assert result.ok, failures.report(result)
     text = (tmp_path / "out/train.log").read_text()
     assert "rank 0 of 2 sum [3.0] ['a=1']" in text and "rank 1 of 2 sum [3.0] ['a=1']" in text
 
@@ -172,5 +173,5 @@ class TestCombinedLog:
         log.symlink_to(victim)
         result = run_nodes(launch_step("fakelaunch"), fake_launcher, port=29573, node_devices=None, log_path=log,
                            timeout=30)
-        assert not result.ok and f"{log} is a symbolic link to {victim}" in result.failure_report()
+        assert not result.ok and f"{log} is a symbolic link to {victim}" in failures.report(result)
         assert victim.read_text() == "precious\n"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pytest_tipc._fs import lock as exclusive
 from pytest_tipc.execution.once import OnceState, run_once, state_path
+from pytest_tipc.verdicts.failures import dependency_failure
 
 
 def _train(counter: Path, ok: bool) -> OnceState:
@@ -28,7 +29,7 @@ def _caller(args: tuple[Path, Path, bool, str]) -> dict[str, object]:
     state_dir, counter, ok, worker = args
     state = run_once(state_dir, "m-lite-train-gpu0", lambda: _train(counter, ok), worker=worker)
     return {"ok": state.ok, "reused": state.reused, "worker": state.worker, "data": state.data,
-            "failure": state.dependency_failure("train[cpu-null-norm_train], whose model this cell uses,")}
+            "failure": dependency_failure(state, "train[cpu-null-norm_train], whose model this cell uses,")}
 
 
 def _run_8(tmp_path: Path, ok: bool) -> list[dict[str, object]]:
@@ -78,7 +79,7 @@ def test_state_is_json_on_disk(tmp_path: Path) -> None:
 
 def test_skipped_producer_message() -> None:
     state = OnceState("k", False, skipped="needs 1 GPU, 0 visible")
-    assert state.dependency_failure("train[gpu0]") == "train[gpu0] was skipped: needs 1 GPU, 0 visible"
+    assert dependency_failure(state, "train[gpu0]") == "train[gpu0] was skipped: needs 1 GPU, 0 visible"
 
 
 def test_a_state_on_disk_is_read_without_waiting_for_the_lock(tmp_path: Path) -> None:

@@ -14,6 +14,10 @@ import pytest
 from pytest_tipc.execution import engine as engine_module
 from pytest_tipc.execution.engine import Engine, EngineSettings
 from pytest_tipc.execution.prepare import DEFAULT_TIMEOUT, PrepareError, PrepareWarning, prepare_data
+from pytest_tipc.verdicts import failures
+from pytest_tipc.verdicts.check import judge
+
+JUDGE = judge()
 
 CONFIG = "test_tipc/configs/m/train_infer_python.txt"
 PREPARE_SH = """\
@@ -35,7 +39,8 @@ def repo(tmp_path: Path) -> Path:
 def prepare(root: Path, session: str = "s1", **kw: object) -> str:
     base = root.parent
     return prepare_data(root / CONFIG, "lite_train_lite_infer", root, state_dir=base / session,
-                        cache_dir=base / "cache", log_dir=root / "test_tipc/output", **kw)  # type: ignore[arg-type]
+                        cache_dir=base / "cache", log_dir=root / "test_tipc/output", report=failures.report,
+                        **kw)  # type: ignore[arg-type]
 
 
 def calls(root: Path) -> list[str]:
@@ -136,7 +141,7 @@ def test_a_cached_preparation_runs_again_when_its_output_is_gone(tmp_path: Path)
 
     def prepare(session: str) -> str:
         return prepare_data(config, "lite_train_lite_infer", root, state_dir=tmp_path / session,
-                            cache_dir=cache, log_dir=tmp_path / "logs")
+                            cache_dir=cache, log_dir=tmp_path / "logs", report=failures.report)
 
     assert prepare("s1").startswith("ran")
     assert prepare("s2") == "cached"  # a new session, same cache: not run again
@@ -167,7 +172,7 @@ class TestUnderControl:
 
         def run(session: str) -> str:
             return prepare_data(repo / CONFIG, "lite_train_lite_infer", repo, state_dir=base / session, cache_dir=None,
-                                log_dir=out)
+                                log_dir=out, report=failures.report)
 
         assert run("s1").startswith("ran ")
         assert run("s2") == "cached"
@@ -260,7 +265,7 @@ class TestTimeout:
         (repo / "test_tipc/prepare.sh").write_text("sleep 30\n")
         engine = Engine(EngineSettings(state_dir=repo.parent / "state", cache_dir=repo.parent / "cache", gpus=()))
         with pytest.raises(PrepareError, match=r"timed out after 1 s in step prepare"):
-            engine.prepare(repo / CONFIG, "lite_train_lite_infer", repo)
+            engine.prepare(repo / CONFIG, "lite_train_lite_infer", repo, JUDGE)
 
 
 NOT_IDEMPOTENT = """\

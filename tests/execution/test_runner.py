@@ -16,6 +16,7 @@ import pytest
 
 from pytest_tipc.execution.step.runner import _await_exit, run_step, tail_lines
 from pytest_tipc.model.cells import Expect, PathChoice, Step
+from pytest_tipc.verdicts import failures
 
 PY = sys.executable
 
@@ -40,7 +41,7 @@ class TestCommand:
         step = Step("train", (PY, "echo_args.py", "; touch PWNED", "$(touch PWNED2)", "`touch PWNED3`", ">", "out"),
                     log="log/train.log")
         result = run_step(step, tmp_path)
-        assert result.ok, result.failure_report()
+        assert result.ok, failures.report(result)
         assert not list(tmp_path.glob("PWNED*")) and not (tmp_path / "out").exists()
         assert "['; touch PWNED', '$(touch PWNED2)', '`touch PWNED3`', '>', 'out']" in result.tail()
 
@@ -130,7 +131,7 @@ class TestInterpreter:
     def test_a_path_interpreter_that_does_not_exist_cannot_start(self, tmp_path: Path) -> None:
         result = run_step(Step("train", ("./no/such/python", "x.py"), log="t.log"), tmp_path)
         assert not result.ok and result.rc is None
-        assert "could not start" in result.failure_report()
+        assert "could not start" in failures.report(result)
         assert "No such file" in result.tail()
 
 
@@ -170,7 +171,7 @@ class TestTimeout:
             except psutil.NoSuchProcess:
                 pass
         assert survivors == []
-        report = result.failure_report()
+        report = failures.report(result)
         assert report.splitlines()[0] == "timed out after 3 s in step train; its process tree was killed"
         assert "iteration 4" in report and f"log: {tmp_path / 'out/train.log'}" in report
 
@@ -236,7 +237,7 @@ class TestVerdict:
                     log="out/eval.log")
         result = run_step(step, tmp_path)
         assert result.rc == 3 and not result.ok
-        report = result.failure_report()
+        report = failures.report(result)
         lines = report.splitlines()
         assert lines[0] == "step eval failed with exit code 3"
         assert f"command: {PY} fail.py -o Global.x=1" in lines

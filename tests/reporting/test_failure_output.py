@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from pytest_tipc.execution.step.runner import collapse_runs
+from pytest_tipc.verdicts.failures import collapse_runs
 from tests.support.tiny_repo import EIGHT, config, repo, run  # noqa: F401 - repo: the fixture
 
 pytest_plugins = ["pytester"]

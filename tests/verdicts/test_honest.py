@@ -412,6 +412,7 @@ class TestStatusLog:
         from pytest_tipc.execution.engine import Engine, EngineSettings
         from pytest_tipc.layout import FILENAME
         from pytest_tipc.model.cells import PathChoice, Plan, Step, model_cell
+        from pytest_tipc.verdicts.check import judge
 
         root = tmp_path / "repo"
         (root / "out" / "iter_2").mkdir(parents=True)
@@ -424,7 +425,7 @@ class TestStatusLog:
         cell = model_cell(model="m", mode="whole_infer", index=0, infer_model="out", steps=[export])
         plan = Plan("seg", "whole_infer", "m", "test_tipc/output/m", (cell,), root=str(root))
         engine = Engine(EngineSettings(state_dir=tmp_path / "state", cache_dir=tmp_path / "cache", gpus=()))
-        outcome = engine.run_cell(plan, cell)
+        outcome = engine.run_cell(plan, cell, judge())
         assert outcome.ok, outcome.failure
         status = (root / "test_tipc" / "output" / "m" / FILENAME).read_text()
         assert "--model_path=out/iter_2/model.pdparams" in status and "best" not in status

@@ -2,12 +2,12 @@
 
 The child gets the step's argv list, cwd (``root / step.cwd``) and environment changes,
 its own session, and its stdout+stderr in the step's log file. A timeout kills its whole
-process tree. The verdict is the exit code plus the artifacts the step must leave behind.
+process tree. The result (:class:`StepResult`) holds the facts: the exit code, the artifacts the
+step did not leave, the log; what they say as a failure is worded in :mod:`pytest_tipc.verdicts.failures`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import select
 import shlex
@@ -79,71 +79,10 @@ class StepResult:
     def tail(self, n: int = 50) -> str:
         return tail_lines(self.log_path, n)
 
-    def reason(self) -> tuple[str, Any]:
-        """Why the step failed, in a few words, and the known cause (``verdicts.causes``) if any."""
-        from pytest_tipc.verdicts import causes
-
-        python = self.argv[0] if self.argv else ""
-        if self.elsewhere:
-            cause = causes.misplaced_artifact(*self.elsewhere[0], python=python, command=shlex.join(self.argv))
-            if cause is not None:
-                return cause.cause, cause
-        return causes.reason(Path(self.log_path), python=python, workarounds=self.workarounds)
-
     @property
     def workarounds(self) -> tuple[str, ...]:
         """The ``--tipc-workaround`` names the step ran with."""
         return tuple(name for name in (dict(self.env).get(workarounds.ENV) or "").split(",") if name)
-
-    def headline(self) -> str:
-        """One line: the step, what went wrong, and why (the known cause or the first error line)."""
-        text = self._outcome()
-        if self.ok:
-            return text
-        why, _ = self.reason()
-        return f"{text}: {why}" if why else text
-
-    def _outcome(self) -> str:
-        if self.io_error:  # the step's own verdict first, then what the plugin could not write
-            return f"{dataclasses.replace(self, io_error='')._outcome()}; but the plugin {self.io_error}"
-        if self.error:
-            return f"step {self.kind} could not start: {self.error}"
-        if self.timed_out:
-            return f"timed out after {self.timeout:g} s in step {self.kind}; its process tree was killed"
-        if self.rc != 0:
-            return f"step {self.kind} failed with exit code {self.rc}"
-        if self.missing:
-            return f"step {self.kind} exited 0 but did not leave {', '.join(self.missing)}"
-        if self.unproven:
-            return f"step {self.kind} exited 0 but {self.unproven}"
-        return f"step {self.kind} passed"
-
-    def failure_report(self, n: int = 50) -> str:
-        why, cause = self.reason()
-        head = self._outcome()
-        lines = [f"{head}: {why}" if why else head]
-        if cause is not None:
-            lines.append(cause.block())
-        lines += [
-            f"command: {shlex.join(self.argv)}",
-            f"cwd: {self.cwd}",
-            f"env: {self.env_text()}",
-            f"exit code: {'none (timed out)' if self.timed_out else self.rc}",
-        ]
-        lines += [f"missing artifact: {m}" for m in self.missing]
-        lines += [f"note: {note}" for note in self.notes]
-        lines.append(f"log: {self.log_path}")
-        if self.previous_log:
-            lines.append(f"previous log: {self.previous_log} (the earlier run's, moved aside)")
-        lines.append(f"rerun: {rerun_command(self)}")
-        for rank, node in enumerate(self.nodes):
-            state = "timed out" if node.timed_out else f"exit code {node.rc}"
-            lines.append(f"node {rank}: {state}, log {node.log_path}: {shlex.join(node.argv)}")
-        shown = [node for node in self.nodes if not node.ok] or [self]
-        for result in shown if cause is None or cause.tail else ():
-            lines.append(f"----- last {n} lines of {result.log_path} -----")
-            lines.append(collapse_runs(result.tail(n)) or "(empty log)")
-        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -172,12 +111,15 @@ class StepResult:
         )
 
 
-def rerun_command(result: StepResult) -> str:
-    unset = [f"-u {k}" for k, v in result.env if v is None]
-    assign = [f"{k}={shlex.quote(v)}" for k, v in result.env if v is not None]
-    prefix = " ".join((["env", *unset] if unset else []) + assign)
-    command = f"{prefix} {shlex.join(result.argv)}" if prefix else shlex.join(result.argv)
-    return f"cd {shlex.quote(str(result.cwd))} && {command} > {shlex.quote(str(result.log_path))} 2>&1"
+def keep_attempt_log(log_path: Path, attempt: int) -> Path:
+    """Move a failed attempt's log aside (``train.log`` → ``train.attempt1.log``) before the step
+    runs again (``--tipc-reruns``), so the next attempt cannot overwrite the evidence; return where it went."""
+    target = layout.aside(log_path, f"attempt{attempt}")
+    try:
+        os.replace(log_path, target)
+    except OSError:
+        return log_path
+    return target
 
 
 def tail_lines(path: Path, n: int) -> str:
@@ -193,21 +135,6 @@ def tail_lines(path: Path, n: int) -> str:
         return ""
     lines = data.decode("utf-8", errors="replace").splitlines()
     return "\n".join(lines[-n:] if n else [])
-
-
-def collapse_runs(text: str, least: int = 3) -> str:
-    """Runs of ``least`` or more identical lines as the line once and ``… same line ×N``."""
-    out: list[str] = []
-    lines = text.splitlines()
-    index = 0
-    while index < len(lines):
-        end = index
-        while end + 1 < len(lines) and lines[end + 1] == lines[index]:
-            end += 1
-        count = end - index + 1
-        out += [lines[index], f"… same line ×{count - 1}"] if count >= least else lines[index:end + 1]
-        index = end + 1
-    return "\n".join(out)
 
 
 @dataclass(frozen=True)
