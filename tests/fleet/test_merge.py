@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml
 
-from pytest_tipc.reporting.diff import EXIT_INCOMPLETE
 from pytest_tipc.fleet.merge import EXIT_USAGE
+from pytest_tipc.reporting.diff import EXIT_INCOMPLETE
 from tests.support.tiny_repo import EIGHT, config, repo, run
 
 __all__ = ["repo"]
