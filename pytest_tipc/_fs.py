@@ -312,3 +312,18 @@ def line_chunks(path: str | os.PathLike[str], size: int | None = None) -> Iterab
 
 def _lf(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in data else data
+
+
+def tail_lines(path: Path, n: int) -> str:
+    """The last ``n`` lines of a text file (read from its end), or ``""``."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            chunk = min(size, max(65536, n * 400))
+            fh.seek(size - chunk)
+            data = fh.read()
+    except OSError:
+        return ""
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return "\n".join(lines[-n:] if n else [])

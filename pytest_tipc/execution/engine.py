@@ -52,7 +52,7 @@ from pytest_tipc.model.cells import Cell, Plan, Step
 from pytest_tipc.model.record import append_records, step_record
 
 if TYPE_CHECKING:
-    from pytest_tipc.reporting.progress import StepBoard
+    from pytest_tipc.execution.live import Board
     from pytest_tipc.settings import Settings
 
 __all__ = ["CellOutcome", "Engine", "EngineSettings", "Judge", "PrepareError", "ProducerChecks"]
@@ -100,7 +100,7 @@ class EngineSettings:
     kill_grace: float = 3.0
     keep_going: bool = False  # run a cell's remaining steps after a failed one (--tipc-keep-going)
     prepare_policy: str = "auto"  # --tipc-prepare: auto, always, never
-    progress: StepBoard | None = None  # publishes the running step for the live status line
+    progress: Board | None = None  # publishes the running step for the live status line
     workarounds: tuple[str, ...] = ()  # --tipc-workaround (execution/workarounds.py)
     reruns: int = 0  # --tipc-reruns: rerun a failed step up to this many times (not for a deterministic cause)
 

@@ -1,9 +1,12 @@
-"""``--tipc-stream``: a running step's output on the terminal as it comes, past pytest's capture."""
+"""What a running step shows while it runs: its output on the terminal as it comes, past pytest's
+capture (``--tipc-stream``), and the :class:`Board` it is announced on for the progress line."""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 
@@ -33,3 +36,10 @@ class LiveStream:
     def flush(self) -> None:
         if self._out is not None:
             self._out.flush()
+
+
+class Board(Protocol):
+    """Where the engine announces the step it runs, for the live progress line: the session gives
+    one (:class:`pytest_tipc.reporting.progress.StepBoard`, wired by the plugin), or none."""
+
+    def step(self, item: str, step: str, log_path: Path) -> AbstractContextManager[None]: ...

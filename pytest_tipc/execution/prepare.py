@@ -20,7 +20,7 @@ failed download (the script went on and exited 0) is a :class:`PrepareWarning` a
 log line, in pytest's warnings summary of the session that ran it.
 
 While it runs, the session shows a header line (``tipc: preparing data: prepare.sh[<mode>]; log: <path>``)
-and the live progress line (:class:`~pytest_tipc.reporting.progress.StepBoard`, step ``prepare``).
+and the live progress line (a :class:`~pytest_tipc.execution.live.Board`, step ``prepare``).
 It has a default timeout, :data:`DEFAULT_TIMEOUT` (``--tipc-stage-timeout prepare=S`` changes it),
 and a timeout or failure is reported as step ``prepare``.
 """
@@ -42,14 +42,15 @@ from typing import IO, TYPE_CHECKING, Any
 from filelock import FileLock
 
 from pytest_tipc import _fs
+from pytest_tipc._fs import tail_lines
 from pytest_tipc.execution.prepare_inputs import digest, made, relevant_rows, snapshot
 from pytest_tipc.execution.step.interpreter import is_python_name, resolve
-from pytest_tipc.execution.step.runner import StepResult, run_step, tail_lines
+from pytest_tipc.execution.step.runner import StepResult, run_step
 from pytest_tipc.model.cells import Step
 from pytest_tipc.model.config import parse_text
 
 if TYPE_CHECKING:
-    from pytest_tipc.reporting.progress import StepBoard
+    from pytest_tipc.execution.live import Board
 
 PREPARE_SCRIPT = Path("test_tipc/prepare.sh")
 DEFAULT_TIMEOUT = 1800.0  # seconds: PaddleSeg's prepare.sh installs 13 packages in ~1 min, a stuck download waits forever
@@ -127,7 +128,7 @@ def preparation(config_path: Path, mode: str, root: Path, command: Sequence[str]
 def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, cache_dir: Path | None,
                  log_dir: Path, command: Sequence[str] | None = None, hook: PrepareHook | None = None,
                  timeout: float | None = DEFAULT_TIMEOUT, stream: IO[str] | None = None, python: str | None = None,
-                 policy: str = "auto", board: StepBoard | None = None,
+                 policy: str = "auto", board: Board | None = None,
                  report: Callable[[StepResult], str]) -> str:
     """Prepare once; returns what happened (``"cached"``, ``"ran …"``, ``"nothing to prepare"``,
     ``"not prepared …"``). ``cache_dir`` ``None``: pytest's cache is off, stamps go in ``log_dir``;
@@ -293,7 +294,7 @@ def _stamp(record: object) -> dict[str, Any]:
 
 
 def _run(prep: Preparation, config_path: Path, mode: str, root: Path, log_path: Path,
-         timeout: float | None, stream: IO[str] | None, python: str | None, board: StepBoard | None,
+         timeout: float | None, stream: IO[str] | None, python: str | None, board: Board | None,
          report: Callable[[StepResult], str]) -> str:
     """Run the preparation; the failure report, or ``""``."""
     if prep.hook is not None:

@@ -111,7 +111,7 @@ def read_running(directory: Path) -> list[Running]:
 def latest(log: str | Path) -> str:
     """``iter 120, loss 2.31`` from the last training-iteration line of the log's tail, else the
     last non-empty line that is not warning boilerplate, else ``""``."""
-    from pytest_tipc.execution.step.runner import tail_lines
+    from pytest_tipc._fs import tail_lines
     from pytest_tipc.verdicts.trainlog import parse_iterations
 
     tail = tail_lines(Path(log), 40)

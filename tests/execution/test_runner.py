@@ -14,7 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pytest_tipc.execution.step.runner import _await_exit, run_step, tail_lines
+from pytest_tipc._fs import tail_lines
+from pytest_tipc.execution.step.runner import _await_exit, run_step
 from pytest_tipc.model.cells import Expect, PathChoice, Step
 from pytest_tipc.verdicts import failures
 

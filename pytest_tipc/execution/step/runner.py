@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pytest_tipc import _fs, layout
+from pytest_tipc._fs import tail_lines
 from pytest_tipc.execution import workarounds
 from pytest_tipc.execution.processes import leftovers, proctree
 from pytest_tipc.execution.step import artifacts
@@ -120,21 +121,6 @@ def keep_attempt_log(log_path: Path, attempt: int) -> Path:
     except OSError:
         return log_path
     return target
-
-
-def tail_lines(path: Path, n: int) -> str:
-    """The last ``n`` lines of a text file (read from its end), or ``""``."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            chunk = min(size, max(65536, n * 400))
-            fh.seek(size - chunk)
-            data = fh.read()
-    except OSError:
-        return ""
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    return "\n".join(lines[-n:] if n else [])
 
 
 @dataclass(frozen=True)
