@@ -23,15 +23,16 @@ import os
 import shlex
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from pytest_tipc._fs import WriteError
 from pytest_tipc.collection.markers import gpus_to_run
 from pytest_tipc.execution import devices, workarounds
+from pytest_tipc.execution.judge import CellOutcome, Judge
 from pytest_tipc.execution.once import OnceState, run_once
 from pytest_tipc.execution.prepare import DEFAULT_TIMEOUT, PrepareError, PrepareHook, prepare_data
 from pytest_tipc.execution.processes import proctree
@@ -55,28 +56,7 @@ if TYPE_CHECKING:
     from pytest_tipc.execution.live import Board
     from pytest_tipc.settings import Settings
 
-__all__ = ["CellOutcome", "Engine", "EngineSettings", "Judge", "PrepareError", "ProducerChecks"]
-
-# The verdicts of a train/model cell beyond its steps' exit codes and artifacts, run by whichever
-# item produces the cell (pytest_tipc.verdicts.check.producer_checks): a dict of plain values,
-# ``{"check": the failed check's name or "", "message": its failure, "metrics": {...}}``.
-ProducerChecks = Callable[[Plan, Cell, list[StepResult]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Judge:
-    """The verdict rules the engine applies while it runs a cell, made by the verdicts stage
-    (:func:`pytest_tipc.verdicts.check.judge`, from ``verdicts.failures``, ``flaky`` and ``evidence``)."""
-
-    headline: Callable[[StepResult], str]  # one line: results_python.log's reason for a step that did not exit
-    report: Callable[[StepResult], str]  # a failed step's full report (a prepare script's too)
-    cell_report: Callable[[list[StepResult]], str | None]  # the steps' report, None when all passed
-    dependency: Callable[[OnceState, Cell, Cell], str]  # a cell's failure when the cell it needs failed
-    rerunnable: Callable[[StepResult], tuple[bool, str]]  # --tipc-reruns: (may rerun, why not)
-    refusal: Callable[[str, str], str]  # a refused interpreter's error: (its problem, what the plugin could not write)
-    # (why not proven, log note) for a step that exited 0: kind, cell kind, log, argv, cwd, dialect, start
-    unproven: Callable[[str, str, Path, tuple[str, ...], Path, str, float | None], tuple[str, str]]
-    checks: ProducerChecks | None = None  # a train/model cell's own checks once its steps passed
+__all__ = ["Engine", "EngineSettings", "PrepareError"]
 
 
 @dataclass(frozen=True)
@@ -106,47 +86,14 @@ class EngineSettings:
 
     @classmethod
     def derived(cls, settings: Settings, *, state_dir: Path, cache_dir: Path | None, **session: Any) -> EngineSettings:
-        """The engine settings of a session: each field comes from the :class:`Settings` field of the
-        same name (or the one :data:`FROM_SETTINGS` names), except the session's own (``SESSION``:
-        ``state_dir``, ``cache_dir`` and what ``session`` passes), so a new option the engine needs is
-        one field here with its name in ``Settings``."""
-        values: dict[str, Any] = {}
-        for item in fields(cls):
-            source = FROM_SETTINGS.get(item.name, item.name)
-            if item.name not in SESSION and item.name not in session and hasattr(settings, source):
-                values[item.name] = getattr(settings, source)
-        return cls(state_dir=state_dir, cache_dir=cache_dir, **values, **session)
-
-
-# EngineSettings fields named after what they hold, and the Settings fields they come from.
-FROM_SETTINGS = {"output_dir": "output", "record_path": "record", "prepare_command": "prepare"}
-# Fields the session provides; Settings has a ``stream`` (a flag) and a ``progress`` (seconds) of its own.
-SESSION = frozenset({"state_dir", "cache_dir", "stream", "worker_id", "kill_grace", "progress", "reruns"})
-
-
-@dataclass
-class CellOutcome:
-    """What running one item's cell gave, for its verdicts and report: in memory, this worker
-    only, with the step results as objects (a train/model cell's come from its
-    :class:`~pytest_tipc.execution.once.OnceState`, an infer cell's from its own steps plus the
-    state of the cell it needed)."""
-
-    ok: bool
-    results: list[StepResult] = field(default_factory=list)
-    failure: str | None = None  # the full report of the failed step (or of the failed dependency)
-    skipped: str | None = None
-    dependency: OnceState | None = None  # the train/model cell whose model an infer cell used
-    devices: tuple[str, ...] = ()  # the GPUs leased for the cell's own steps
-    reused: bool = False  # a train/model cell whose steps another item ran (results are that run's)
-    # Seconds an infer cell spent getting the model it needs (running its training, or waiting for
-    # another worker to): part of the item's wall time, not of its own steps' ``duration``.
-    waited: float = 0.0
-    # A train/model cell's producer checks as its producer ran them (see ProducerChecks), or None.
-    checked: dict[str, Any] | None = None
-
-    @property
-    def duration(self) -> float:
-        return sum(r.duration for r in self.results)
+        """The engine settings of a session: the user's options from :class:`Settings`, the session's
+        places (``state_dir``, ``cache_dir``) and what ``session`` passes (``stream``, ``worker_id``,
+        ``progress``, ``reruns``, ``kill_grace``)."""
+        return cls(state_dir=state_dir, cache_dir=cache_dir, output_dir=settings.output, timeout=settings.timeout,
+                   stage_timeouts=settings.stage_timeouts, record_path=settings.record, python=settings.python,
+                   gpus=settings.gpus, local_nodes=settings.local_nodes, prepare_command=settings.prepare,
+                   keep_going=settings.keep_going, prepare_policy=settings.prepare_policy,
+                   workarounds=settings.workarounds, **session)
 
 
 class Engine:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_tipc.execution.engine import Judge
+from pytest_tipc.execution.judge import Judge
 from pytest_tipc.layout import shown_path
 from pytest_tipc.model.cells import Cell, Plan
 from pytest_tipc.settings import Settings
@@ -34,7 +34,7 @@ from pytest_tipc.verdicts.verdict import Verdict, publish
 
 if TYPE_CHECKING:
     from pytest_tipc.collection.items import TipcItem
-    from pytest_tipc.execution.engine import CellOutcome, ProducerChecks
+    from pytest_tipc.execution.judge import CellOutcome, ProducerChecks
     from pytest_tipc.execution.step.runner import StepResult
 
 # Stored results describe the shipped pretrained model, so only the modes that infer with it
