@@ -13,7 +13,7 @@ import pytest
 
 from pytest_tipc.model.config import CONFIG_GLOB, MODES
 from pytest_tipc.model.workarounds import normalise, parse_name
-from pytest_tipc.planning.dialects import BUILTIN, dialect_names
+from pytest_tipc.planning.dialects import BUILTIN, dialect_names, register_dialect
 from pytest_tipc.planning.rehearse import REHEARSALS
 from pytest_tipc.planning.suites import SUITES
 
@@ -291,11 +291,14 @@ def read_settings(config: pytest.Config) -> Settings:
     for precision, kind, value in [*_ini_parsed(config, "tipc_tolerances", _tolerance), *opt.tipc_tolerances]:
         tolerances.setdefault(precision, {})[kind] = value
 
+    for families in config.hook.pytest_tipc_dialects():  # the hook's families join the registered ones
+        for family in families:
+            register_dialect(family)
     dialect = opt.tipc_dialect or config.getini("tipc_dialect")
     if dialect not in ("auto", *dialect_names()):  # read at configure: conftests have registered theirs
         where = f"--tipc-dialect={dialect}" if opt.tipc_dialect else f"ini option tipc_dialect = {dialect!r}"
         raise pytest.UsageError(f"{where}: choose auto or one of {', '.join(dialect_names())} "
-                                "(a new dialect needs pytest_tipc.planning.dialects.register_dialect)")
+                                "(a new dialect needs pytest_tipc.register_dialect)")
     suite = _choice(config, "suite", ("auto", *SUITES))
     bench = cli_or_ini(config, "tipc_bench", _bench, "")
     output = opt.tipc_output or config.getini("tipc_output")

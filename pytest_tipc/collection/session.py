@@ -24,7 +24,7 @@ from pytest_tipc.model.config import TipcConfig, harness_root, parse_file, parse
 from pytest_tipc.planning import cache as plancache
 from pytest_tipc.planning.cache import Outline
 from pytest_tipc.planning.detect import detect_dialect, repo_marker
-from pytest_tipc.planning.dialects import is_builtin
+from pytest_tipc.planning.dialects import families, is_builtin
 from pytest_tipc.planning.rehearse import rehearse as rehearsal
 from pytest_tipc.planning.suites import plan_suite
 from pytest_tipc.planning.validate import validate
@@ -53,6 +53,8 @@ class SessionConfigs:
         self.store = plancache.PlanStore(cache) if cache is not None else None
         self.roots: dict[str, Path] = {}
         self.markers: dict[str, str] = {}  # repository markers by harness root, for detect_dialect
+        # harness root names a registered family claims (detected as it, so never served from the cache)
+        self.registered_roots = {name for known in families() if not is_builtin(known.name) for name in known.roots}
         detect = config.hook.pytest_tipc_detect_dialect
         self.detect_hook = detect if detect.get_hookimpls() else None  # conftests that detect a dialect
         self.fixtureinfo: dict[object, Any] = {}  # by folder: the config files' parent node
@@ -120,6 +122,9 @@ class SessionConfigs:
         settings = self.settings
         root = self.root(path)
         chosen = f"auto:{self.marker(root)}" if settings.dialect == "auto" else settings.dialect
+        if chosen.startswith("auto:") and (not is_builtin(chosen[5:] or "template")
+                                           or os.path.basename(os.path.normpath(root)) in self.registered_roots):
+            chosen = "registered"  # detected as a registered family (its marker or root): planned every time
         try:
             data: bytes | None = read_config(path)  # a regular file of at most 1 MB, else ConfigError
         except OSError:

@@ -2,10 +2,11 @@
 
 The rule, first match wins:
 
-1. a 32-line Step6 layout (``trainer`` at position 13) is ``s32``; the harness root
-   ``…/PaddleOCR_DBNet`` (PaddleOCR's DBNet benchmark) is ``dbnet``;
-2. a repository marker in the harness root or one of its three parents:
-   ``ppocr/`` → ocr, ``ppcls/`` → clas, ``paddleseg/`` → seg, ``ppdet/`` → det;
+1. a 32-line Step6 layout (``trainer`` at position 13) is ``s32``; a harness root named in a
+   family's ``roots`` is that family (``…/PaddleOCR_DBNet``, PaddleOCR's DBNet benchmark, is ``dbnet``);
+2. a repository marker (a family's ``markers``) in the harness root or one of its three parents:
+   ``ppocr/`` → ocr, ``ppcls/`` → clas, ``paddleseg/`` → seg, ``ppdet/`` → det, then the registered
+   families' markers;
 3. the key at position 29 of a 51-line config (the export-weights key, which every family spells
    its own way): ``weights`` → det, ``-o …`` → clas, ``--model_path``/``--save_dir`` → seg,
    ``….checkpoints`` or ``Global.…`` → ocr;
@@ -22,9 +23,7 @@ import os
 from pathlib import Path
 
 from pytest_tipc.model.config import EMPTY, ONNX, PTQ20, S32, TipcConfig
-
-DBNET_ROOT = "PaddleOCR_DBNet"  # PaddleOCR's benchmark/PaddleOCR_DBNet harness root
-MARKERS = (("ppocr", "ocr"), ("ppcls", "clas"), ("paddleseg", "seg"), ("ppdet", "det"))
+from pytest_tipc.planning.dialects import families
 
 
 def detect_dialect(config: TipcConfig, root: Path, markers: dict[str, str] | None = None) -> str:
@@ -32,8 +31,10 @@ def detect_dialect(config: TipcConfig, root: Path, markers: dict[str, str] | Non
     configs under a handful of roots)."""
     if config.layout == S32:
         return "s32"
-    if os.path.basename(os.path.normpath(root)) == DBNET_ROOT:
-        return "dbnet"
+    name = os.path.basename(os.path.normpath(root))
+    for known in families():
+        if name in known.roots:
+            return known.name
     if markers is None:
         marked = repo_marker(root)
     elif str(root) in markers:
@@ -62,8 +63,9 @@ def detect_dialect(config: TipcConfig, root: Path, markers: dict[str, str] | Non
 
 def repo_marker(root: Path) -> str:
     """The dialect of the first repository marker in ``root`` or one of its three parents, else ""."""
+    markers = [(marker, known.name) for known in families() for marker in known.markers]
     for folder in [root, *list(root.parents)[:3]]:
-        for marker, dialect in MARKERS:
+        for marker, dialect in markers:
             if os.path.isdir(os.path.join(folder, marker)):
                 return dialect
     return ""

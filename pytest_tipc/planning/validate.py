@@ -11,9 +11,10 @@ tests) sees the same check and the same wording.
 from __future__ import annotations
 
 from pytest_tipc.model.config import TipcConfig
+from pytest_tipc.planning.dialects import family
 from pytest_tipc.planning.rows import check_rows
 
 
 def validate(config: TipcConfig, dialect: str) -> None:
     """Raise :class:`~pytest_tipc.model.config.ConfigError` for the first row that does not fit."""
-    check_rows(config, dialect)
+    check_rows(config, family(dialect))
