@@ -16,7 +16,7 @@ from pytest_tipc.model.cells import Cell, Expect, Plan, Step, infer_cell, model_
 from pytest_tipc.model.config import EMPTY, PTQ20, S32, TRAIN_MODES, ConfigError, TipcConfig, set_param
 from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.dialects.bash import bash_list, mode_value
-from pytest_tipc.planning.dialects.common import after_env
+from pytest_tipc.planning.dialects.common import PTQ_MODES, after_env
 from pytest_tipc.planning.dialects.template.core import (
     EMPTY_REASON,
     Rows,
@@ -31,7 +31,6 @@ from pytest_tipc.planning.dialects.template.core import (
 )
 
 DIALECT = "s32"
-PTQ_MODES = ("whole_infer", "klquant_whole_infer")
 
 
 def plan(config: TipcConfig, mode: str, root: Path) -> Plan:
