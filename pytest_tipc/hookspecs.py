@@ -13,6 +13,19 @@ import pytest
 
 if TYPE_CHECKING:
     from pytest_tipc.model.config import TipcConfig
+    from pytest_tipc.planning.family import Family
+
+HOOK_NAMES = ("pytest_tipc_dialects", "pytest_tipc_detect_dialect", "pytest_tipc_prepare", "pytest_tipc_known_causes")
+
+
+@pytest.hookspec
+def pytest_tipc_dialects() -> list[Family]:
+    """Dialect families to add (:class:`pytest_tipc.Family`, e.g. a
+    :class:`~pytest_tipc.planning.family.DialectFamily`): each is registered as
+    :func:`pytest_tipc.register_dialect` would, when the session is configured, in every xdist
+    worker. A family joins ``--tipc-dialect``, detection by its markers and every suite it has a
+    planner for (train_infer_python, paddle2onnx, ptq, benchmark_train)."""
+    return []
 
 
 @pytest.hookspec(firstresult=True)
@@ -21,7 +34,7 @@ def pytest_tipc_detect_dialect(config: TipcConfig, root: Path) -> str | None:
     :class:`~pytest_tipc.model.config.TipcConfig`) whose harness root is ``root``, or None to
     leave it to the next implementation and finally to the built-in detection (README,
     "Dialects"). The first name returned wins; it must be built in or registered with
-    :func:`pytest_tipc.planning.dialects.register_dialect`. Called at collection for every
+    :func:`pytest_tipc.register_dialect` (or a ``pytest_tipc_dialects`` hook). Called at collection for every
     config, in every xdist worker, so it should be quick and give the same answer each time.
     While any implementation exists, the plan cache keys each config by the dialect returned."""
 

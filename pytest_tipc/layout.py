@@ -8,7 +8,7 @@ environment values.
 
 Every file the plugin itself writes for a config (step logs, ``results_python.log``, results
 files) is named here and must resolve, after ``..`` and symlinks, inside the harness root or the
-output dir: :func:`check_plan` makes a value that would leave them a collection error naming
+output dir: :func:`pytest_tipc.planning.plan.check_plan` makes a value that would leave them a collection error naming
 ``file:line``, and :func:`escape` checks again right before a log is opened (a symlink made since).
 Names built from values are made safe (:func:`safe_component`: no ``/``, at most 200 bytes). What
 the model's own scripts write (checkpoints, inference models, their own logs) is theirs.
@@ -46,7 +46,6 @@ from typing import IO
 
 from pytest_tipc import _fs
 from pytest_tipc.model.cells import Cell, Expect, PathChoice, Plan, Step, token
-from pytest_tipc.model.config import ConfigError, Line, TipcConfig
 
 HARNESS_OUTPUT = "test_tipc/output"
 
@@ -224,57 +223,6 @@ def escape(path: Path, *bases: Path) -> str:
     except _fs.EscapeError as exc:
         return f"the plugin refuses to write {exc}"
     return ""
-
-
-def _climbs(path: str, base: str) -> bool:
-    """``path`` (lexically) leaves ``base``: ``..`` climbs above it."""
-    rel = os.path.relpath(os.path.normpath(os.path.join("/r", path)), os.path.normpath(os.path.join("/r", base)))
-    return rel == ".." or rel.startswith("../")
-
-
-def check_plan(plan: Plan, config: TipcConfig, root: Path) -> None:
-    """A :class:`~pytest_tipc.model.config.ConfigError` naming ``file:line`` and the value when a
-    path the plugin would write for ``plan`` (a step log, ``results_python.log``) climbs out of the
-    harness root or out of its log dir (which ``--tipc-output`` moves) with ``..``. Symlinks are
-    judged when the log is opened (:func:`escape`): they are the file system's, not the config's."""
-    def from_root(value: str) -> str:
-        """An absolute path (PaddleClas builds its log dir from ``$(pwd)``) as seen from the root."""
-        if not os.path.isabs(value):
-            return value
-        return os.path.relpath(os.path.normpath(value), os.path.normpath(root))
-
-    log_dir = from_root(_core(plan.log_dir))
-    problems = []
-    if plan.log_dir and _climbs(log_dir, "."):
-        problems.append(plan.log_dir)
-    for cell in plan.cells:
-        for step in cell.steps:
-            if not step.log:
-                continue
-            log = from_root(_core(step.log))
-            under_log_dir = log == log_dir or log.startswith(log_dir.rstrip("/") + "/")
-            if _climbs(log, ".") or (under_log_dir and _climbs(log, log_dir)):
-                problems.append(step.log)
-    if not problems:
-        return
-    path = problems[0]
-    line = _line_naming(config, path)
-    raise ConfigError(
-        config.path, line.lineno if line else 0,
-        "values that keep the plugin's own log files inside the harness root and its output dir",
-        f"{line.text!r}, which makes the plugin write {path!r}" if line else f"a value that makes the plugin write "
-        f"{path!r}", "remove `..` and `/` from the value (it is part of a log file name)")
-
-
-def _line_naming(config: TipcConfig, path: str) -> Line | None:
-    """The config line whose value put ``..`` into ``path`` (the longest such value)."""
-    best = None
-    for line in config.lines:
-        value = line.text.partition(":")[2]
-        if value and (".." in value or "/" in value) and value in path:
-            if best is None or len(value) > len(best.text.partition(":")[2]):
-                best = line
-    return best
 
 
 def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None) -> str:

@@ -17,6 +17,7 @@ import pytest
 from pytest_tipc.cellrun import CellRun
 from pytest_tipc.collection.discover import settle
 from pytest_tipc.collection.items import SETTINGS_KEY, TipcFile, TipcItem
+from pytest_tipc.planning.dialects import register_dialect
 from pytest_tipc.settings import Settings, add_options, read_settings
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+    _register_dialects(config)
     settings = _collect_configs(config, settle(read_settings(config)))
     config.stash[SETTINGS_KEY] = settings
     if settings.configs:
@@ -71,6 +73,14 @@ def pytest_configure(config: pytest.Config) -> None:
             session_lock.claim(config, settings)
             leftovers.register(config, settings.allow_daemons)
         _register_fleet(config, settings)
+
+
+def _register_dialects(config: pytest.Config) -> None:
+    """The families ``pytest_tipc_dialects`` hooks return join the registered ones (before the
+    settings check ``--tipc-dialect`` against every name)."""
+    for families in config.hook.pytest_tipc_dialects():
+        for family in families:
+            register_dialect(family)
 
 
 def _register_fleet(config: pytest.Config, settings: Settings) -> None:

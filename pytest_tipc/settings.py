@@ -295,7 +295,7 @@ def read_settings(config: pytest.Config) -> Settings:
     if dialect not in ("auto", *dialect_names()):  # read at configure: conftests have registered theirs
         where = f"--tipc-dialect={dialect}" if opt.tipc_dialect else f"ini option tipc_dialect = {dialect!r}"
         raise pytest.UsageError(f"{where}: choose auto or one of {', '.join(dialect_names())} "
-                                "(a new dialect needs pytest_tipc.planning.dialects.register_dialect)")
+                                "(a new dialect needs pytest_tipc.register_dialect)")
     suite = _choice(config, "suite", ("auto", *SUITES))
     bench = cli_or_ini(config, "tipc_bench", _bench, "")
     output = cli_or_ini(config, "tipc_output", str, "")

@@ -9,7 +9,6 @@ the garbage collector (pytest runs several per session) walks those items.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,16 +17,13 @@ import pytest
 
 from pytest_tipc.collection.discover import read_config
 from pytest_tipc.collection.markers import Marks
-from pytest_tipc.layout import check_plan, distinct_logs, shared_step_logs
+from pytest_tipc.layout import distinct_logs, shared_step_logs
 from pytest_tipc.model.cells import Plan
 from pytest_tipc.model.config import TipcConfig, harness_root, parse_file, parse_text
 from pytest_tipc.planning import cache as plancache
 from pytest_tipc.planning.cache import Outline
-from pytest_tipc.planning.detect import detect_dialect, repo_marker
-from pytest_tipc.planning.dialects import is_builtin
-from pytest_tipc.planning.rehearse import rehearse as rehearsal
-from pytest_tipc.planning.suites import plan_suite
-from pytest_tipc.planning.validate import validate
+from pytest_tipc.planning.dialects import families, is_builtin
+from pytest_tipc.planning.plan import detect_dialect, make_plan, repo_marker
 from pytest_tipc.settings import Settings
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -53,6 +49,8 @@ class SessionConfigs:
         self.store = plancache.PlanStore(cache) if cache is not None else None
         self.roots: dict[str, Path] = {}
         self.markers: dict[str, str] = {}  # repository markers by harness root, for detect_dialect
+        # harness root names a registered family claims (detected as it, so never served from the cache)
+        self.registered_roots = {name for known in families() if not is_builtin(known.name) for name in known.roots}
         detect = config.hook.pytest_tipc_detect_dialect
         self.detect_hook = detect if detect.get_hookimpls() else None  # conftests that detect a dialect
         self.fixtureinfo: dict[object, Any] = {}  # by folder: the config files' parent node
@@ -120,6 +118,9 @@ class SessionConfigs:
         settings = self.settings
         root = self.root(path)
         chosen = f"auto:{self.marker(root)}" if settings.dialect == "auto" else settings.dialect
+        if chosen.startswith("auto:") and (not is_builtin(chosen[5:] or "template")
+                                           or os.path.basename(os.path.normpath(root)) in self.registered_roots):
+            chosen = "registered"  # detected as a registered family (its marker or root): planned every time
         try:
             data: bytes | None = read_config(path)  # a regular file of at most 1 MB, else ConfigError
         except OSError:
@@ -178,14 +179,3 @@ def _parse(path: Path, data: bytes | None) -> TipcConfig | None:
         return parse_text(data.decode("utf-8"), path)
     except UnicodeDecodeError:
         return None
-
-
-def make_plan(config: TipcConfig, dialect: str, root: Path, mode: str, *, suite: str = "auto",
-              bench: str = "", benchmark_root: str = "", rehearse: str = "") -> Plan:
-    """The plan of ``config`` under its suite (:mod:`pytest_tipc.planning.suites`), its GPU cells
-    rehearsed on CPU with ``rehearse="cpu"`` (:mod:`pytest_tipc.planning.rehearse`)."""
-    validate(config, dialect)
-    plan = plan_suite(config, dialect, root, mode, suite=suite, bench=bench, benchmark_root=benchmark_root or None)
-    plan = rehearsal(plan, rehearse)
-    check_plan(plan, config, root)  # the plugin's own files stay inside the root and output dir
-    return dataclasses.replace(plan, dialect=dialect, root=str(root))

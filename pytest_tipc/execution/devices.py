@@ -20,8 +20,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from pytest_tipc.execution.step.launcher import LaunchArgv
 from pytest_tipc.model.cells import Cell, Step
+from pytest_tipc.planning.launch_argv import LaunchArgv
 from pytest_tipc.planning.rehearse import is_rehearsal
 
 _SMI_LINE = re.compile(r"^GPU (\d+):", re.MULTILINE)

@@ -24,8 +24,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from pytest_tipc.execution.step.launcher import DEVICE_FLAGS, LaunchArgv
 from pytest_tipc.model.cells import Cell, Plan, Step, is_true
+from pytest_tipc.planning.launch_argv import DEVICE_FLAGS, LaunchArgv
 
 REHEARSALS = ("cpu",)
 FIELD = "rehearsal"

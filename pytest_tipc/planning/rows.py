@@ -1,4 +1,5 @@
-"""The key every row of a positional TIPC config must carry, per layout and dialect.
+"""The key every row of a positional TIPC config must carry, per layout (a family's own rows are
+its :attr:`~pytest_tipc.planning.family.Family.rows`).
 
 The harness reads rows by position, so one deleted or doubled row shifts every later key and
 upstream then runs nonsense (``python False``, an inference *script* named ``gpu``). Each row of
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from pytest_tipc.model.config import S32, T51, ConfigError, Line, TipcConfig
 
@@ -30,8 +33,6 @@ STRUCTURAL = frozenset({
 # Trainer names the harnesses know; row 15 may also name any key of its trainer rows.
 KNOWN_TRAINERS = ("norm_train", "pact_train", "fpgm_train", "distill_train", "amp_train", "to_static_train",
                   "fleet_train", "quant_train", "kl_quant")
-TRAINER_ALIASES = {"seg": ("norm",)}  # PaddleSeg's harness runs norm_train for any other name
-TRAINERS_SKIPPED = ("det",)  # PaddleDetection's harness runs nothing for an unknown name: a skipped cell
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ class Rule:
         return bool(self.pattern.fullmatch(key))
 
 
-def _exact(*keys: str) -> Rule:
+def key_rule(*keys: str) -> Rule:
     return Rule(" or ".join(f"`{k}:…`" for k in keys), re.compile("|".join(re.escape(k) for k in keys)))
 
 
-def _param(what: str, words: str = "", null: bool = True) -> Rule:
+def param_rule(what: str, words: str = "", null: bool = True) -> Rule:
     """A parameter row whose key mentions one of ``words`` (or ``null``, a placeholder, unless
     ``null=False``); without ``words``, any key that belongs to no other row."""
     pattern = (rf"(?i).*(?:{'null|' if null else ''}{words}).*") if words else r".*"
@@ -69,99 +70,114 @@ def _param(what: str, words: str = "", null: bool = True) -> Rule:
                 words=words)
 
 
-def _banner(*names: str) -> Rule:
+def banner_rule(*names: str) -> Rule:
     alternatives = "|".join(names)
     return Rule(f"the `===…{names[0]}…===` banner", re.compile(rf"=+\s*(?:{alternatives})\s*=*"), banner=True)
 
 
 _TRAINER_ROW = Rule("a trainer row (`norm_train:…`, `pact_train:…`, …, or `null:null`)",
                     re.compile(r"null|[\w.-]*(?:train|export)[\w.-]*"))
-_HASH = Rule("`##`", re.compile("##"))
+HASH_RULE = Rule("`##`", re.compile("##"))
 
 T51_RULES: dict[int, Rule] = {
-    1: _banner("train_params"), 2: _exact("model_name"), 3: _exact("python"), 4: _exact("gpu_list"),
-    5: _param("use gpu / device", "gpu|device"),
-    6: _param("auto cast / precision", "cast|precision|amp"),
-    7: _param("epochs / iterations", "epoch|iter"),
-    8: _param("output / save dir", "output|save|dir"),
-    9: _param("train batch size", "batch|bs"),
-    10: _param("pretrained weights", "pretrain|checkpoint|model_path|weights|resume"),
-    11: _exact("train_model_name", "trained_model_name"),
-    12: _param("train/infer image or data dir", "img|image|data|dir"),
-    13: _param("any"),
-    14: _HASH, 15: _exact("trainer"),
+    1: banner_rule("train_params"), 2: key_rule("model_name"), 3: key_rule("python"), 4: key_rule("gpu_list"),
+    5: param_rule("use gpu / device", "gpu|device"),
+    6: param_rule("auto cast / precision", "cast|precision|amp"),
+    7: param_rule("epochs / iterations", "epoch|iter"),
+    8: param_rule("output / save dir", "output|save|dir"),
+    9: param_rule("train batch size", "batch|bs"),
+    10: param_rule("pretrained weights", "pretrain|checkpoint|model_path|weights|resume"),
+    11: key_rule("train_model_name", "trained_model_name"),
+    12: param_rule("train/infer image or data dir", "img|image|data|dir"),
+    13: param_rule("any"),
+    14: HASH_RULE, 15: key_rule("trainer"),
     **{p: _TRAINER_ROW for p in range(16, 22)},
-    22: _HASH, 23: _banner("eval_params"), 24: _exact("eval"), 25: _param("any"), 26: _HASH,
-    27: _banner("infer_params", "export_params"),
-    28: _param("inference model save dir", "save|output|dir"),
-    29: _param("weights to export", "pretrain|checkpoint|model_path|weights"),
-    30: _exact("norm_export"), 31: _exact("quant_export", "pact_export"), 32: _exact("fpgm_export"),
-    33: _exact("distill_export"), 34: _exact("export1", "kl_quant"), 35: _exact("export2", "export_onnx"),
+    22: HASH_RULE, 23: banner_rule("eval_params"), 24: key_rule("eval"), 25: param_rule("any"), 26: HASH_RULE,
+    27: banner_rule("infer_params", "export_params"),
+    28: param_rule("inference model save dir", "save|output|dir"),
+    29: param_rule("weights to export", "pretrain|checkpoint|model_path|weights"),
+    30: key_rule("norm_export"), 31: key_rule("quant_export", "pact_export"), 32: key_rule("fpgm_export"),
+    33: key_rule("distill_export"), 34: key_rule("export1", "kl_quant"), 35: key_rule("export2", "export_onnx"),
     36: Rule("`##`, `inference_dir:…` or `pretrained_model_url:…`",
              re.compile(r"##|inference_dir|pretrained_model_url|inference_model_url")),
-    37: _exact("infer_model", "train_model"), 38: _exact("infer_export"), 39: _exact("infer_quant"),
-    40: _exact("inference"),
-    41: _param("use gpu / device", "gpu|device"),
-    42: _param("mkldnn", "mkldnn"),
-    43: _param("cpu threads", "thread"),
-    44: _param("inference batch size", "batch"),
-    45: _param("tensorrt", "tensorrt|trt"),
-    46: _param("precision", "precision|fp16|run_mode"),
-    47: _param("inference model dir", "model|config"),
-    48: _param("image dir", "img|image|video"),
-    49: _param("save log path", "log"),
-    50: _param("benchmark", "benchmark", null=False),  # never a placeholder upstream
-    51: _param("any"),
-}
-# Where a family's rows differ from the common T51 map.
-T51_DIALECT: dict[str, dict[int, Rule]] = {
-    "det": {13: _param("any"), 36: _exact("kl_quant_export"), 37: _HASH, 38: _exact("infer_mode")},
-    "seg": {36: _banner("infer_params")},
+    37: key_rule("infer_model", "train_model"), 38: key_rule("infer_export"), 39: key_rule("infer_quant"),
+    40: key_rule("inference"),
+    41: param_rule("use gpu / device", "gpu|device"),
+    42: param_rule("mkldnn", "mkldnn"),
+    43: param_rule("cpu threads", "thread"),
+    44: param_rule("inference batch size", "batch"),
+    45: param_rule("tensorrt", "tensorrt|trt"),
+    46: param_rule("precision", "precision|fp16|run_mode"),
+    47: param_rule("inference model dir", "model|config"),
+    48: param_rule("image dir", "img|image|video"),
+    49: param_rule("save log path", "log"),
+    50: param_rule("benchmark", "benchmark", null=False),  # never a placeholder upstream
+    51: param_rule("any"),
 }
 
 S32_RULES: dict[int, Rule] = {
-    1: _banner("train_params"), 2: _exact("model_name"), 3: _exact("python"), 4: _exact("gpu_list"),
-    5: _param("use gpu / device", "gpu|device"), 6: _param("epochs", "epoch|iter"),
-    7: _param("output dir", "output|save|dir"), 8: _param("train batch size", "batch|bs"),
-    9: _param("pretrained weights", "pretrain|checkpoint|model_path|weights|resume"),
-    10: _exact("train_model_name"), 11: _param("data path", "data|img|image|dir"), 12: _HASH,
-    13: _exact("trainer"), 14: _TRAINER_ROW, 15: Rule("`#`/`##`", re.compile(r"#+")),
-    16: _banner("eval_params"), 17: _exact("eval"), 18: _HASH, 19: _banner("infer_params"),
-    20: _param("inference model save dir", "save|output|dir"),
-    21: _param("weights to export", "pretrain|checkpoint|model_path|weights"), 22: _exact("norm_export"),
-    23: _HASH, 24: _exact("train_model", "infer_model"), 25: _exact("infer_export"), 26: _HASH,
-    27: _exact("inference"), 28: _param("use gpu / device", "gpu|device"),
-    29: _param("inference batch size", "batch"), 30: _param("inference model dir", "model|config"),
-    31: _param("image path", "img|image|video"), 32: _param("benchmark", "benchmark"),
+    1: banner_rule("train_params"), 2: key_rule("model_name"), 3: key_rule("python"), 4: key_rule("gpu_list"),
+    5: param_rule("use gpu / device", "gpu|device"), 6: param_rule("epochs", "epoch|iter"),
+    7: param_rule("output dir", "output|save|dir"), 8: param_rule("train batch size", "batch|bs"),
+    9: param_rule("pretrained weights", "pretrain|checkpoint|model_path|weights|resume"),
+    10: key_rule("train_model_name"), 11: param_rule("data path", "data|img|image|dir"), 12: HASH_RULE,
+    13: key_rule("trainer"), 14: _TRAINER_ROW, 15: Rule("`#`/`##`", re.compile(r"#+")),
+    16: banner_rule("eval_params"), 17: key_rule("eval"), 18: HASH_RULE, 19: banner_rule("infer_params"),
+    20: param_rule("inference model save dir", "save|output|dir"),
+    21: param_rule("weights to export", "pretrain|checkpoint|model_path|weights"), 22: key_rule("norm_export"),
+    23: HASH_RULE, 24: key_rule("train_model", "infer_model"), 25: key_rule("infer_export"), 26: HASH_RULE,
+    27: key_rule("inference"), 28: param_rule("use gpu / device", "gpu|device"),
+    29: param_rule("inference batch size", "batch"), 30: param_rule("inference model dir", "model|config"),
+    31: param_rule("image path", "img|image|video"), 32: param_rule("benchmark", "benchmark"),
 }
 # PaddleSeg's PanopticSeg 55-row layout: a `--config` row at 11 shifts the train section by one,
 # the export section has `--input_shape` and `--config`, and `inference` comes after its parameters.
 PANOPTIC_RULES: dict[int, Rule] = {
     **{p: T51_RULES[p] for p in range(1, 11)},
-    11: _param("train config", "config"), 12: _exact("train_model_name"),
-    13: _param("train/infer image or data dir", "img|image|data|dir"), 14: _param("any"), 15: _HASH,
-    16: _exact("trainer"), **{p: _TRAINER_ROW for p in range(17, 23)}, 23: _HASH,
-    24: _banner("eval_params"), 25: _exact("eval"), 26: _param("any"), 27: _HASH, 28: _banner("export_params"),
-    29: _param("inference model save dir", "save|output|dir"),
-    30: _param("weights to export", "pretrain|checkpoint|model_path|weights"),
-    31: _param("input shape", "shape"), 32: _param("export config", "config"),
-    33: _exact("norm_export"), 34: _exact("quant_export"), 35: _exact("fpgm_export"),
-    36: _exact("distill_export"), 37: _exact("export1"), 38: _exact("export2"), 39: _banner("infer_params"),
-    40: _exact("infer_model"), **{p: T51_RULES[p] for p in range(41, 51)},
-    51: _exact("inference"), 52: _exact("infer_export"), 53: _exact("infer_quant"),
-    54: _param("any"), 55: _param("any"),
+    11: param_rule("train config", "config"), 12: key_rule("train_model_name"),
+    13: param_rule("train/infer image or data dir", "img|image|data|dir"), 14: param_rule("any"), 15: HASH_RULE,
+    16: key_rule("trainer"), **{p: _TRAINER_ROW for p in range(17, 23)}, 23: HASH_RULE,
+    24: banner_rule("eval_params"), 25: key_rule("eval"), 26: param_rule("any"), 27: HASH_RULE, 28: banner_rule("export_params"),
+    29: param_rule("inference model save dir", "save|output|dir"),
+    30: param_rule("weights to export", "pretrain|checkpoint|model_path|weights"),
+    31: param_rule("input shape", "shape"), 32: param_rule("export config", "config"),
+    33: key_rule("norm_export"), 34: key_rule("quant_export"), 35: key_rule("fpgm_export"),
+    36: key_rule("distill_export"), 37: key_rule("export1"), 38: key_rule("export2"), 39: banner_rule("infer_params"),
+    40: key_rule("infer_model"), **{p: T51_RULES[p] for p in range(41, 51)},
+    51: key_rule("inference"), 52: key_rule("infer_export"), 53: key_rule("infer_quant"),
+    54: param_rule("any"), 55: param_rule("any"),
 }
 
 
-def rules_for(config: TipcConfig, dialect: str) -> dict[int, Rule]:
-    """The rules of the config's layout for ``dialect`` (``{}`` for layouts checked elsewhere)."""
+class RowRules(Protocol):
+    """What a dialect family (:class:`pytest_tipc.planning.family.Family`) says about its rows."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def rows(self) -> Mapping[int, Rule]:
+        """Where the family's T51 rows differ from the common map (position → rule)."""
+
+    @property
+    def trainer_aliases(self) -> tuple[str, ...]:
+        """Trainer names the family's harness accepts besides :data:`KNOWN_TRAINERS`."""
+
+    @property
+    def checks_trainers(self) -> bool:
+        """False when the harness runs nothing for an unknown trainer name (a skipped cell, not an error)."""
+
+
+def rules_for(config: TipcConfig, family: RowRules) -> dict[int, Rule]:
+    """The rules of the config's layout for ``family`` (``{}`` for layouts checked elsewhere)."""
+    dialect = family.name
     if config.layout == S32 or (dialect == "s32" and _shifted_s32(config)):
         return S32_RULES
     if config.layout != T51:
         return {}
     if dialect == "seg" and any(config.key(p).strip() == "--input_shape" for p in range(25, 38)):
         return PANOPTIC_RULES
-    return {**T51_RULES, **T51_DIALECT.get(dialect, {})}
+    return {**T51_RULES, **family.rows}
 
 
 def _shifted_s32(config: TipcConfig) -> bool:
@@ -181,16 +197,16 @@ def trainer_position(rules: dict[int, Rule]) -> int:
     return next(p for p, rule in rules.items() if rule.expect == "`trainer:…`")
 
 
-def check_rows(config: TipcConfig, dialect: str) -> None:
+def check_rows(config: TipcConfig, family: RowRules) -> None:
     """Raise :class:`ConfigError` at the first row whose key does not fit, naming the row that
     is missing or extra; then check the trainer names."""
-    rules = rules_for(config, dialect)
+    rules = rules_for(config, family)
     for position in sorted(rules):
         line = config.line(position)
         if not rules[position].fits(line):
             raise _mismatch(config, rules, position)
-    if rules and dialect not in TRAINERS_SKIPPED:
-        check_trainers(config, dialect, trainer_position(rules), 2 if rules is S32_RULES else 7)
+    if rules and family.checks_trainers:
+        check_trainers(config, family.trainer_aliases, trainer_position(rules), 2 if rules is S32_RULES else 7)
 
 
 def _score(config: TipcConfig, rules: dict[int, Rule], start: int, shift: int, width: int = 10) -> float:
@@ -203,7 +219,7 @@ def _score(config: TipcConfig, rules: dict[int, Rule], start: int, shift: int, w
 
 
 def _distinctive(rule: Rule) -> bool:
-    return (rule.banner or not rule.param) and rule is not _HASH and rule is not _TRAINER_ROW
+    return (rule.banner or not rule.param) and rule is not HASH_RULE and rule is not _TRAINER_ROW
 
 
 def _is_other_row(line: Line) -> bool:
@@ -264,14 +280,14 @@ def _mismatch(config: TipcConfig, rules: dict[int, Rule], position: int) -> Conf
     return ConfigError(config.path, line.lineno or last, f"{rule.expect} as row {position}", found, fix)
 
 
-def check_trainers(config: TipcConfig, dialect: str, position: int, span: int = 7) -> None:
+def check_trainers(config: TipcConfig, aliases: tuple[str, ...], position: int, span: int = 7) -> None:
     """Every name in the ``trainer:`` row must be one the harness knows (else it silently runs
     the first trainer row); the error suggests the closest known name. The trainer rows are the
     ``span - 1`` rows after ``position``."""
     line = config.line(position)
     rows = range(position + 1, position + span)
     known = [*dict.fromkeys([config.key(p).strip() for p in rows if config.key(p).strip() != "null"]
-                            + list(KNOWN_TRAINERS) + list(TRAINER_ALIASES.get(dialect, ())))]
+                            + list(KNOWN_TRAINERS) + list(aliases))]
     for name in line.value.split("|"):
         name = name.strip()
         if not name or name == "null" or name in known:

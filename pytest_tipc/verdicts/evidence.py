@@ -1,6 +1,6 @@
-"""Did an inference step that exited 0 infer anything? Evidence per dialect.
-
-Taken from each family's real predictor:
+"""Did an inference step that exited 0 infer anything? Evidence per dialect, which each family
+carries (:attr:`~pytest_tipc.planning.family.Family.result_lines` and ``save_dirs``, in
+``planning/dialects/<family>/__init__.py``), taken from its real predictor:
 
 * template / s32 (the docs template and Step6 ``infer.py``, the bundled ``reference_model/infer.py``):
   ``<image>\\t<json>`` lines, or ``class_id: …, prob: …`` lines;
@@ -36,22 +36,9 @@ from pathlib import Path
 
 from pytest_tipc._fs import line_chunks
 from pytest_tipc.execution.step.artifacts import MTIME_MARGIN
+from pytest_tipc.planning.dialects import family
+from pytest_tipc.planning.family import TEMPLATE_RESULT_LINES
 
-_IMAGE_JSON = r"\S\t[\[{]"
-RESULT_LINES: dict[str, tuple[str, ...]] = {
-    "template": (_IMAGE_JSON, r"class_?ids?\s*[:=]", r"\bprob\s*[:=]"),
-    "s32": (_IMAGE_JSON, r"class_?ids?\s*[:=]", r"\bprob\s*[:=]"),
-    "ocr": (_IMAGE_JSON, r"Predicts of ", r"(?i)the predict time of ", r"(?i)^.*predict time of ", r"result: "),
-    "clas": (r"class id\(s\):", r"score\(s\):", _IMAGE_JSON),
-    "seg": (),
-    "det": (r"class_id:\s*-?\d+", r"confidence:\s*[\d.]", r"(?i)save result to", r"Inference Time Info", _IMAGE_JSON),
-}
-# argv flags naming the directory the predictor saves its outputs in, and its default
-SAVE_DIRS: dict[str, tuple[tuple[str, ...], str]] = {
-    "seg": (("--save_dir",), "output"),
-    "det": (("--output_dir",), "output"),
-    "ocr": (("--draw_img_save_dir", "--output", "--save_dir"), "inference_results"),
-}
 _METRIC_NAME = r"(?:top-?1|top-?5|acc\w*|miou|map|hmean|precision|recall|f1|norm_edit_dis|kappa|dice)"
 EVAL_LINES = (
     r"metric eval \*+",  # PaddleOCR tools/eval.py, then one `name:value` line per metric
@@ -109,7 +96,12 @@ def _lines(log_path: Path) -> Iterator[str]:
 
 def inference_evidence(log_path: Path, argv: tuple[str, ...], cwd: Path, dialect: str,
                        since: float | None) -> Evidence:
-    patterns = [re.compile(p) for p in RESULT_LINES.get(dialect, RESULT_LINES["template"])]
+    try:
+        known = family(dialect)  # each family's result lines and save dirs (planning/dialects/<family>/)
+        lines, (flags, default) = known.result_lines, known.save_dirs
+    except ValueError:  # a dialect no longer registered
+        lines, (flags, default) = TEMPLATE_RESULT_LINES, ((), "")
+    patterns = [re.compile(p) for p in lines]
     results = 0
     in_perf = False
     try:
@@ -127,7 +119,6 @@ def inference_evidence(log_path: Path, argv: tuple[str, ...], cwd: Path, dialect
         return Evidence("")
     if results:
         return Evidence(f"{results} result line(s)")
-    flags, default = SAVE_DIRS.get(dialect, ((), ""))
     if flags and since is not None:
         folder = cwd / (_flag_value(argv, flags) or default)
         fresh = _fresh_files(folder, since) if folder.is_dir() else 0

@@ -17,9 +17,8 @@ from pytest_tipc.model.config import (
     set_param,
 )
 from pytest_tipc.model.gpus import GpuEntry
-from pytest_tipc.planning.detect import detect_dialect
 from pytest_tipc.planning.dialects.bash import grep_w, ifs_split, mode_value, words
-from pytest_tipc.planning.validate import validate
+from pytest_tipc.planning.plan import detect_dialect, validate
 from tests.support.configs import t51_text
 
 

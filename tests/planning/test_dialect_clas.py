@@ -9,6 +9,7 @@ from pytest_tipc.model.config import ConfigError, parse_text
 from pytest_tipc.planning.dialects.bash import bash_list, eval_words
 from pytest_tipc.planning.dialects.clas.planner import plan
 from pytest_tipc.planning.dialects.clas.quant import inference_cwd
+from pytest_tipc.planning.plan import make_plan
 
 ROOT = Path("/r")
 LITE = "lite_train_lite_infer"
@@ -216,8 +217,8 @@ def test_whole_infer_parent_dir_model_fails_both_cds_and_infers_from_root() -> N
 def test_shifted_config_raises() -> None:
     rows = dict(BASE)
     del rows[13]
-    with pytest.raises(ConfigError, match="trainer"):
-        plan(parse_text("\n".join(rows[n] for n in sorted(rows)), "c.txt"), LITE, ROOT)
+    with pytest.raises(ConfigError, match="trainer"):  # rows are validated once, by make_plan
+        make_plan(parse_text("\n".join(rows[n] for n in sorted(rows)), "c.txt"), "clas", ROOT, LITE)
     with pytest.raises(ConfigError):
         make("no_such_mode")
     with pytest.raises(ConfigError, match="training command"):

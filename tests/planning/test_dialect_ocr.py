@@ -9,6 +9,7 @@ from pytest_tipc.model.config import ConfigError, parse_text
 from pytest_tipc.planning.dialects import ocr
 from pytest_tipc.planning.dialects.bash import bash_list, dirname, mode_value
 from pytest_tipc.planning.dialects.template.core import Rows, sh_test
+from pytest_tipc.planning.plan import make_plan
 
 ROOT = Path("/repo")
 OUT = "./test_tipc/output/det/lite_train_lite_infer"
@@ -235,8 +236,8 @@ def test_whole_infer_loops_models_with_upstream_log_names() -> None:
 def test_shifted_rows_raise_config_error() -> None:
     lines = [BASE[n] for n in sorted(BASE) if n != 17]  # the pact_train row is missing
     config = parse_text("\n".join(lines) + "\n", "bad.txt")
-    with pytest.raises(ConfigError) as info:
-        ocr.plan(config, "lite_train_lite_infer", ROOT)
+    with pytest.raises(ConfigError) as info:  # rows are validated once, by make_plan
+        make_plan(config, "ocr", ROOT, "lite_train_lite_infer")
     assert info.value.lineno == 23 and "eval_params" in str(info.value) and "position 22" in str(info.value)
 
 

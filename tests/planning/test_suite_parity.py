@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from pytest_tipc.model.config import parse_file
-from pytest_tipc.planning.detect import detect_dialect
+from pytest_tipc.planning.plan import detect_dialect
 from tests.support.suite_conformance import SuiteRow, check_suite_row, suite_rows, suites_dir
 
 BASE = suites_dir()

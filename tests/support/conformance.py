@@ -19,7 +19,7 @@ from typing import Any
 
 from pytest_tipc.model.config import ConfigError, parse_file
 from pytest_tipc.model.record import step_record
-from pytest_tipc.planning.dialects import planner
+from pytest_tipc.planning.plan import make_plan
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT_TOKEN = "<ROOT>"
@@ -74,7 +74,7 @@ def golden(base: Path, row: Row) -> list[dict[str, Any]]:
 def planned(base: Path, row: Row, root: str = FAKE_ROOT) -> list[dict[str, Any]]:
     config = parse_file(base / "configs" / row.repo / row.config)
     config = dataclasses.replace(config, path=Path(root) / row.rel_config)
-    plan = planner(row.dialect)(config, row.mode, Path(root))
+    plan = make_plan(config, row.dialect, Path(root), row.mode)  # rows validated as a session does
     records = []
     for step in plan.steps():
         rec = step_record(step)

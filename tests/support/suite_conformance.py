@@ -18,7 +18,8 @@ from typing import Any
 
 from pytest_tipc.model.config import ConfigError, parse_file
 from pytest_tipc.model.record import step_record
-from pytest_tipc.planning.suites import BENCHMARK, SUITE_MODES, plan_suite
+from pytest_tipc.planning.plan import make_plan
+from pytest_tipc.planning.suites import BENCHMARK, SUITE_MODES
 from tests.support.conformance import ROOT_TOKEN, conformance_dir, difference
 
 # benchmark_train.sh names its logs after the basename of the harness root, so the root of the
@@ -85,7 +86,7 @@ def planned(base: Path, row: SuiteRow) -> list[dict[str, Any]]:
     root = f"{repo_root}/{row.prefix}" if row.prefix else repo_root
     config = parse_file(base / "configs" / row.repo / row.config)
     config = dataclasses.replace(config, path=Path(root) / row.rel_config)
-    plan = plan_suite(config, row.dialect, Path(root), row.tipc_mode, suite=row.suite, bench=row.bench)
+    plan = make_plan(config, row.dialect, Path(root), row.tipc_mode, suite=row.suite, bench=row.bench)
     records = []
     for step in plan.steps():
         rec = step_record(step)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_tipc.model.config import ConfigError, parse_file, parse_text
-from pytest_tipc.planning.validate import validate
+from pytest_tipc.planning.plan import validate
 from pytest_tipc.verdicts import causes
 from pytest_tipc.verdicts.results.compare import check_results
 from pytest_tipc.verdicts.trainlog import summarize

@@ -24,10 +24,10 @@ import psutil
 
 from pytest_tipc._fs import WriteError
 from pytest_tipc.execution.step.artifacts import missing
-from pytest_tipc.execution.step.launcher import DEVICE_FLAGS, LaunchArgv
 from pytest_tipc.execution.step.runner import NOTE, Child, StepResult, command_for
 from pytest_tipc.layout import open_step_log
 from pytest_tipc.model.cells import Cell, Launch, Step
+from pytest_tipc.planning.launch_argv import DEVICE_FLAGS, LaunchArgv
 
 REPLACED_FLAGS = ("--ips", "--master", "--nnodes", "--rank")
 

@@ -1,44 +1,48 @@
-"""Dialects: one planner per upstream harness family, and the registry that finds them.
+"""Dialects: one :class:`~pytest_tipc.planning.family.Family` per upstream harness family, and
+the registry that finds them.
 
-Each built-in package ``pytest_tipc.planning.dialects.<name>`` exposes
-``plan(config, mode, root) -> Plan``: ``config`` is the parsed file, ``mode`` one of
-:data:`pytest_tipc.model.config.MODES` and ``root`` the absolute harness root (the directory the
-upstream harness is run from). A new dialect is one package with such a ``plan`` plus one
-:func:`register_dialect` call (from a conftest.py or a plugin); a ``pytest_tipc_detect_dialect``
-hook (:mod:`pytest_tipc.hookspecs`) lets ``--tipc-dialect auto`` pick it.
+Each built-in package ``pytest_tipc.planning.dialects.<name>`` exposes ``FAMILY``: its planner
+``plan(config, mode, root) -> Plan`` (``config`` the parsed file, ``mode`` one of
+:data:`pytest_tipc.model.config.MODES`, ``root`` the absolute harness root), its row rules,
+repository markers, evidence patterns and suite planners. A new dialect is one Family plus one
+registration: :func:`register_dialect` (``pytest_tipc.register_dialect``, from a conftest.py or a
+plugin) or a ``pytest_tipc_dialects`` hook (:mod:`pytest_tipc.hookspecs`); its markers, or a
+``pytest_tipc_detect_dialect`` hook, let ``--tipc-dialect auto`` pick it.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-from pathlib import Path
-from typing import Callable
 
-from pytest_tipc.model.cells import Plan
-from pytest_tipc.model.config import TipcConfig
+from pytest_tipc.planning.family import DialectFamily, Family, Planner
 
 BUILTIN = ("s32", "template", "ocr", "clas", "seg", "det", "dbnet")  # dbnet: benchmark_train only
 
-Planner = Callable[[TipcConfig, str, Path], Plan]
-
-_REGISTERED: dict[str, Planner] = {}
+_REGISTERED: dict[str, Family] = {}
 _NAME = re.compile(r"^[A-Za-z][\w.-]*$")
 
 
-def register_dialect(name: str, plan: Planner) -> None:
-    """Make ``plan`` the planner of dialect ``name`` (``--tipc-dialect name``, or what a
-    ``pytest_tipc_detect_dialect`` hook returns). Registering the same planner again is a no-op
-    (a conftest imported by every xdist worker) and one defined in the same place replaces it
-    (the conftest imported again); a built-in name, or a name taken by another planner, is refused."""
+def register_dialect(family: Family | str, plan: Planner | None = None) -> None:
+    """Make ``family`` a dialect (``--tipc-dialect <family.name>``, what a
+    ``pytest_tipc_detect_dialect`` hook returns, or what its markers detect). The older form
+    ``register_dialect(name, plan)`` registers a family with only a train/infer planner.
+    Registering the same planner again is a no-op (a conftest imported by every xdist worker) and
+    one defined in the same place replaces it (the conftest imported again); a built-in name, or a
+    name taken by another planner, is refused."""
+    if isinstance(family, str):
+        if plan is None:
+            raise TypeError("register_dialect(name, plan) needs a planner; or pass a Family")
+        family = DialectFamily(family, plan)
+    name = family.name
     if not _NAME.match(name) or name == "auto":
         raise ValueError(f"dialect name {name!r}: use a letter then letters, digits, '_', '.' or '-' (not 'auto')")
     if name in BUILTIN:
         raise ValueError(f"dialect {name!r} is built in; register yours under another name")
     known = _REGISTERED.get(name)
-    if known is not None and _origin(known) != _origin(plan):
-        raise ValueError(f"dialect {name!r} is already registered (by {known.__module__}.{known.__qualname__})")
-    _REGISTERED[name] = plan
+    if known is not None and _origin(known.plan) != _origin(family.plan):
+        raise ValueError(f"dialect {name!r} is already registered (by {'.'.join(_origin(known.plan))})")
+    _REGISTERED[name] = family
 
 
 def _origin(plan: Planner) -> tuple[str, str]:
@@ -61,12 +65,22 @@ def is_builtin(name: str) -> bool:
     return name in BUILTIN
 
 
-def planner(name: str) -> Planner:
+def family(name: str) -> Family:
+    """The family of dialect ``name``: registered, else built in (its package imported now)."""
     registered = _REGISTERED.get(name)
     if registered is not None:
         return registered
     if name not in BUILTIN:
         raise ValueError(f"unknown TIPC dialect {name!r}; choose one of {', '.join(dialect_names())} or auto")
-    module = importlib.import_module(f"{__name__}.{name}")
-    plan: Planner = module.plan
-    return plan
+    found: Family = importlib.import_module(f"{__name__}.{name}").FAMILY
+    return found
+
+
+def families() -> tuple[Family, ...]:
+    """Every family, in :func:`dialect_names` order."""
+    return tuple(family(name) for name in dialect_names())
+
+
+def planner(name: str) -> Planner:
+    """The train/infer planner of dialect ``name``."""
+    return family(name).plan

@@ -9,6 +9,8 @@ from pytest_tipc.model.cells import Launch
 from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.dialects.bash import words
 
+PTQ_MODES = ("whole_infer", "klquant_whole_infer")  # the modes a ~20-row ptq_params config runs in
+
 
 def after_env(entry: GpuEntry, cuda: str | None, *, nodes_too: bool = False) -> str | None:
     """CUDA_VISIBLE_DEVICES after the harness's ``eval $env`` for ``entry``: its first card; an

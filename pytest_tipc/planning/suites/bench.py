@@ -85,7 +85,7 @@ class Run:
 
 
 @dataclass(frozen=True)
-class Family:
+class BenchRules:
     """How one family's benchmark_train.sh differs from PaddleOCR's."""
 
     dialect: str
@@ -124,7 +124,7 @@ class Family:
     profile_value: Callable[[str], str] = lambda value: value
 
 
-def plan_bench(config: TipcConfig, root: Path, family: Family, planner: Callable[[TipcConfig, str, Path], Plan],
+def plan_bench(config: TipcConfig, root: Path, family: BenchRules, planner: Callable[[TipcConfig, str, Path], Plan],
                bench: str = "", benchmark_root: str | None = None) -> Plan:
     model = config.model_name
     banner = _banner_line(config)
@@ -201,7 +201,7 @@ def _banner_line(config: TipcConfig) -> int | None:
     return None
 
 
-def _runs(config: TipcConfig, family: Family, section: dict[int, Line], bench: str) -> list[Run]:
+def _runs(config: TipcConfig, family: BenchRules, section: dict[int, Line], bench: str) -> list[Run]:
     batch_text, fp_text, epoch = (section[i].value for i in (1, 2, 3))
     if bench:
         match = ARG.fullmatch(bench)
@@ -285,7 +285,7 @@ def _nested(lines: list[str], config: TipcConfig, root: Path, planner: Callable[
     return steps
 
 
-def _analysis(family: Family, run: Run, benchmark_root: str, *, log: str, speed: str, model_name: str,
+def _analysis(family: BenchRules, run: Run, benchmark_root: str, *, log: str, speed: str, model_name: str,
               unit: str) -> Step:
     values = {"filename": log, "speed_log_file": speed, "model_name": model_name,
               "base_batch_size": run.batch_size, "run_mode": run.run_mode, "fp_item": run.precision,

@@ -100,6 +100,24 @@ def device_of(use_gpu: str) -> str:
     return {"True": "gpu", "gpu": "gpu", "False": "cpu", "cpu": "cpu"}.get(use_gpu, "")
 
 
+def onnx_rows(config: TipcConfig, window: int, layout: str) -> Rows:
+    """The first ``window`` rows of a paddle2onnx config (``awk 'NR==1, NR==<window>'``), refused
+    unless row 4 is the ``2onnx:`` command; ``layout`` names the layout to keep in the error."""
+    rows = Rows(config, window=window)
+    if rows.key(4).strip() != "2onnx":
+        raise ConfigError(config.path, rows.lineno(4), "the `2onnx:` row at position 4 of a paddle2onnx config",
+                          repr(rows.line(4).text), f"keep the {layout}")
+    return rows
+
+
+def row_conversion(rows: Rows, extra: tuple[str, ...] = ()) -> Conversion:
+    """The conversion rows 4-10 spell, in order (command, model dir, model file, params file, save
+    file, opset, checker; each ``key:value``), then ``extra``."""
+    return Conversion(rows.value(4), rows.key(5), rows.value(5), rows.key(6), rows.value(6), rows.key(7),
+                      rows.value(7), rows.key(8), rows.value(8), rows.key(9), rows.value(9), rows.key(10),
+                      rows.value(10), extra)
+
+
 def single_model_plan(config: TipcConfig, mode: str, *, dialect: str, log_dir: str, infer_log: str,
                       status: Callable[[str, str, str], str]) -> Plan:
     """The 13-row layout PaddleSeg and Step6 share (``awk 'NR==1, NR==13'``): 2 model_name ·
@@ -107,15 +125,10 @@ def single_model_plan(config: TipcConfig, mode: str, *, dialect: str, log_dir: s
     8 save file · 9 opset · 10 onnx checker · 11 inference script · 12 the onnx-file key (its
     value is ignored: inference reads the save file) · 13 image. One conversion, then one
     inference without a device flag (onnxruntime on CPU). ``status(model, command, log)``."""
-    rows = Rows(config, window=13)
-    if rows.key(4).strip() != "2onnx":
-        raise ConfigError(config.path, rows.lineno(4), "the `2onnx:` row at position 4 of a paddle2onnx config",
-                          repr(rows.line(4).text), "keep the paddle2onnx_params layout (13 rows)")
+    rows = onnx_rows(config, 13, "paddle2onnx_params layout (13 rows)")
     model, python = rows.value(2), rows.value(3)
     status_log = f"{log_dir}/results_paddle2onnx.log"
-    conversion = Conversion(rows.value(4), rows.key(5), rows.value(5), rows.key(6), rows.value(6), rows.key(7),
-                            rows.value(7), rows.key(8), rows.value(8), rows.key(9), rows.value(9), rows.key(10),
-                            rows.value(10))
+    conversion = row_conversion(rows)
     convert = conversion.step(log=f"{log_dir}/trans_model_model.log",
                               status=status(model, conversion.command, status_log))
     parent = model_cell(model=model, index=0, name=rows.value(5), steps=(convert,), lineno=rows.lineno(4))

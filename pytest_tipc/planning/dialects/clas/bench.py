@@ -26,7 +26,7 @@ from pytest_tipc.model.cells import Plan
 from pytest_tipc.model.config import ConfigError, Line, TipcConfig
 from pytest_tipc.planning.dialects.bash import ifs_split
 from pytest_tipc.planning.dialects.clas.planner import plan as train_plan
-from pytest_tipc.planning.suites.bench import Family, plan_bench
+from pytest_tipc.planning.suites.bench import BenchRules, plan_bench
 
 
 def rewrite(config: TipcConfig, text: str, section: dict[int, Line]) -> str:
@@ -44,7 +44,7 @@ def rewrite(config: TipcConfig, text: str, section: dict[int, Line]) -> str:
             .replace("-o DataLoader.Train.loader.use_shared_memory=False", "-o Global.eval_during_train=False"))
 
 
-FAMILY = Family(
+RULES = BenchRules(
     "clas", skip_steps="100",
     batch_value=lambda batch: batch,
     # the Clas harness reads row 7 with func_parser_params but no mode, so only an item with an
@@ -82,4 +82,4 @@ def nested_plan(config: TipcConfig, mode: str, root: Path) -> Plan:
 
 
 def plan(config: TipcConfig, mode: str, root: Path, *, bench: str = "", benchmark_root: str | None = None) -> Plan:
-    return plan_bench(config, root, FAMILY, nested_plan, bench, benchmark_root)
+    return plan_bench(config, root, RULES, nested_plan, bench, benchmark_root)

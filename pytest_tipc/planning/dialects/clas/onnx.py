@@ -15,25 +15,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_tipc.model.cells import Cell, Plan
-from pytest_tipc.model.config import ConfigError, TipcConfig, set_param
+from pytest_tipc.model.config import TipcConfig, set_param
 from pytest_tipc.planning.dialects.clas.infer import status_line
-from pytest_tipc.planning.dialects.template.core import Rows
-from pytest_tipc.planning.suites.onnx import Conversion, device_of, infer_step, model_cell, onnx_cell
+from pytest_tipc.planning.suites import onnx as onnx_suite
+from pytest_tipc.planning.suites.onnx import device_of, infer_step, model_cell, onnx_cell
 
 DIALECT = "clas"
 
 
 def plan(config: TipcConfig, mode: str, root: Path) -> Plan:
-    rows = Rows(config, window=16)
-    if rows.key(4).strip() != "2onnx":
-        raise ConfigError(config.path, rows.lineno(4), "the `2onnx:` row at position 4 of a paddle2onnx config",
-                          repr(rows.line(4).text), "keep the PaddleClas paddle2onnx_params layout")
+    rows = onnx_suite.onnx_rows(config, 16, "PaddleClas paddle2onnx_params layout")
     model, python = rows.value(2), rows.value(3)
     log_dir = f"./test_tipc/output/{model}/{mode}"
     status_log = f"{log_dir}/results_paddle2onnx.log"
-    conversion = Conversion(rows.value(4), rows.key(5), rows.value(5), rows.key(6), rows.value(6), rows.key(7),
-                            rows.value(7), rows.key(8), rows.value(8), rows.key(9), rows.value(9), rows.key(10),
-                            rows.value(10), ("--enable_dev_version=False",))
+    conversion = onnx_suite.row_conversion(rows, ("--enable_dev_version=False",))
     convert = conversion.step(log=f"{log_dir}/trans_model.log",
                               status=status_line(model, conversion.command, status_log))
     parent = model_cell(model=model, index=0, name=rows.value(5), steps=(convert,), lineno=rows.lineno(4))

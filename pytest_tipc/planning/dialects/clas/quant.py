@@ -14,9 +14,21 @@ Parts = tuple[str, ...]
 
 def normalise(path: str) -> Parts | None:
     """``path`` relative to the harness root as components, or None when it leaves the root."""
+    return _walk((), path, None)
+
+
+def change_dir(cwd: Parts, target: str, existing: set[Parts]) -> Parts | None:
+    """bash ``cd target`` from ``cwd``: every component on the way must exist (None = cd fails)."""
+    return _walk(cwd, target, existing)
+
+
+def _walk(start: Parts, path: str, existing: set[Parts] | None) -> Parts | None:
+    """``path`` from ``start``, component by component; None when it climbs above the root, is
+    absolute (outside the root: assumed absent, as in the recording sandbox) or, with ``existing``,
+    passes through a folder not in it."""
     if path.startswith("/"):
         return None
-    parts: list[str] = []
+    parts = list(start)
     for component in path.split("/"):
         if component in ("", "."):
             continue
@@ -26,24 +38,7 @@ def normalise(path: str) -> Parts | None:
             parts.pop()
         else:
             parts.append(component)
-    return tuple(parts)
-
-
-def change_dir(cwd: Parts, target: str, existing: set[Parts]) -> Parts | None:
-    """bash ``cd target`` from ``cwd``: every component on the way must exist (None = cd fails)."""
-    if target.startswith("/"):
-        return None  # outside the root: assumed absent, as in the recording sandbox
-    parts = list(cwd)
-    for component in target.split("/"):
-        if component in ("", "."):
-            continue
-        if component == "..":
-            if not parts:
-                return None
-            parts.pop()
-        else:
-            parts.append(component)
-            if tuple(parts) not in existing:
+            if existing is not None and tuple(parts) not in existing:
                 return None
     return tuple(parts)
 

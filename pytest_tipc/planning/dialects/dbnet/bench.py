@@ -14,7 +14,7 @@ from pytest_tipc.planning.dialects.ocr import bench as ocr_bench
 from pytest_tipc.planning.dialects.ocr.planner import plan as ocr_plan
 from pytest_tipc.planning.suites.bench import plan_bench
 
-FAMILY = dataclasses.replace(ocr_bench.FAMILY, dialect="dbnet", profile_value=lambda value: value.split(";")[0])
+RULES = dataclasses.replace(ocr_bench.RULES, dialect="dbnet", profile_value=lambda value: value.split(";")[0])
 
 
 def train_plan(config: TipcConfig, mode: str, root: Path) -> Plan:
@@ -34,4 +34,4 @@ def train_plan(config: TipcConfig, mode: str, root: Path) -> Plan:
 
 
 def plan(config: TipcConfig, mode: str, root: Path, *, bench: str = "", benchmark_root: str | None = None) -> Plan:
-    return plan_bench(config, root, FAMILY, train_plan, bench, benchmark_root)
+    return plan_bench(config, root, RULES, train_plan, bench, benchmark_root)

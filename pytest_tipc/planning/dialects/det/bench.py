@@ -14,10 +14,10 @@ from pathlib import Path
 from pytest_tipc.model.cells import Plan
 from pytest_tipc.model.config import TipcConfig
 from pytest_tipc.planning.dialects.det.planner import plan as train_plan
-from pytest_tipc.planning.suites.bench import Family, dynamic_epoch, plan_bench
+from pytest_tipc.planning.suites.bench import BenchRules, dynamic_epoch, plan_bench
 
-FAMILY = Family("det", skip_steps="4", single_unit="images/s", epoch_value=lambda epoch: "benchmark_train=1")
-FULL_COCO_FAMILY = dataclasses.replace(FAMILY, epoch_value=lambda epoch: f"benchmark_train={epoch}",
+RULES = BenchRules("det", skip_steps="4", single_unit="images/s", epoch_value=lambda epoch: "benchmark_train=1")
+FULL_COCO_RULES = dataclasses.replace(RULES, epoch_value=lambda epoch: f"benchmark_train={epoch}",
                                        run_epoch=lambda epoch, devices, explicit: dynamic_epoch(epoch, devices, True))
 
 
@@ -33,5 +33,5 @@ def full_coco(model_name: str) -> bool:
 
 
 def plan(config: TipcConfig, mode: str, root: Path, *, bench: str = "", benchmark_root: str | None = None) -> Plan:
-    family = FULL_COCO_FAMILY if full_coco(config.model_name) else FAMILY
+    family = FULL_COCO_RULES if full_coco(config.model_name) else RULES
     return plan_bench(config, root, family, train_plan, bench, benchmark_root)

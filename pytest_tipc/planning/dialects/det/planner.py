@@ -29,7 +29,6 @@ from pytest_tipc.planning.dialects.det.rows import (
     infer_rows,
     status,
 )
-from pytest_tipc.planning.validate import validate
 
 EXT_OP_DIR = "ppdet/modeling/transformers/ext_op"
 TO_STATIC_BANNER = "to_static_train_benchmark_params"
@@ -47,7 +46,6 @@ def plan(config: TipcConfig, mode: str, root: Path) -> Plan:
         found = "an empty file" if config.layout == EMPTY else f"the {config.layout} layout"
         raise ConfigError(config.path, 0, "a 51-row PaddleDetection train/infer config or a ptq_params config",
                           found, "use a PaddleDetection test_tipc config, or pick the dialect for this layout")
-    validate(config, "det")
     model_name = config.line(2).full_value
     log_dir = f"./test_tipc/output/{model_name}/{mode}"
     exports = export_rows(config)

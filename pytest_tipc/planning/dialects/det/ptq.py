@@ -11,10 +11,9 @@ from __future__ import annotations
 from pytest_tipc.model.cells import Cell, Expect, Step, infer_cell, model_cell
 from pytest_tipc.model.config import ConfigError, TipcConfig, set_param
 from pytest_tipc.planning.dialects.bash import ifs_split, words
+from pytest_tipc.planning.dialects.common import PTQ_MODES
 from pytest_tipc.planning.dialects.det.infer import run_mode_precision
 from pytest_tipc.planning.dialects.det.rows import expect_key, status
-
-PTQ_MODES = ("whole_infer", "klquant_whole_infer")
 
 
 def ptq_cells(config: TipcConfig, mode: str) -> list[Cell]:

@@ -13,9 +13,9 @@ from pathlib import Path
 from pytest_tipc.model.cells import Plan
 from pytest_tipc.model.config import TipcConfig
 from pytest_tipc.planning.dialects.ocr.planner import plan as train_plan
-from pytest_tipc.planning.suites.bench import Family, dynamic_epoch, plan_bench
+from pytest_tipc.planning.suites.bench import BenchRules, dynamic_epoch, plan_bench
 
-FAMILY = Family(
+RULES = BenchRules(
     "ocr",
     arg_precision=lambda fp: "amp" if fp == "fp16" else fp,
     label=lambda precision: "fp16" if precision == "amp" else "fp32",
@@ -25,4 +25,4 @@ FAMILY = Family(
 
 
 def plan(config: TipcConfig, mode: str, root: Path, *, bench: str = "", benchmark_root: str | None = None) -> Plan:
-    return plan_bench(config, root, FAMILY, train_plan, bench, benchmark_root)
+    return plan_bench(config, root, RULES, train_plan, bench, benchmark_root)

@@ -17,9 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_tipc.model.cells import Cell, Plan
-from pytest_tipc.model.config import ConfigError, TipcConfig, set_param
+from pytest_tipc.model.config import TipcConfig, set_param
 from pytest_tipc.planning.dialects.bash import ifs_split
-from pytest_tipc.planning.dialects.template.core import Rows, ocr_status, redirected
+from pytest_tipc.planning.dialects.template.core import ocr_status, redirected
+from pytest_tipc.planning.suites import onnx as onnx_suite
 from pytest_tipc.planning.suites.onnx import Conversion, device_of, infer_step, model_cell, onnx_cell
 
 DIALECT = "ocr"
@@ -33,10 +34,7 @@ TABLES = ("slanet", "en_table_structure")
 
 
 def plan(config: TipcConfig, mode: str, root: Path) -> Plan:
-    rows = Rows(config, window=17)
-    if rows.key(4).strip() != "2onnx":
-        raise ConfigError(config.path, rows.lineno(4), "the `2onnx:` row at position 4 of a paddle2onnx config",
-                          repr(rows.line(4).text), "keep the PaddleOCR paddle2onnx_params layout")
+    rows = onnx_suite.onnx_rows(config, 17, "PaddleOCR paddle2onnx_params layout")
     model, python = rows.value(2), rows.value(3)
     log_dir = f"./test_tipc/output/{model}/paddle2onnx"
     status_log = f"{log_dir}/results_paddle2onnx.log"

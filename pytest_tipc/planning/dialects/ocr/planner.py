@@ -2,7 +2,7 @@
 
 Train modes loop gpu_list x autocast x trainer; each iteration trains, evaluates, exports and runs
 the inference matrix on the exported model. whole_infer loops the infer_model list. PTQ configs
-(``*/train_ptq_infer_python.txt``, ~20 rows) go to :mod:`.ocr_ptq`.
+(``*/train_ptq_infer_python.txt``, ~20 rows) go to :mod:`.ptq`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pytest_tipc.model.config import EMPTY, PTQ20, TRAIN_MODES, ConfigError, Tip
 from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.dialects.bash import at, bash_list
 from pytest_tipc.planning.dialects.common import after_env
-from pytest_tipc.planning.dialects.ocr import ptq as ocr_ptq
+from pytest_tipc.planning.dialects.ocr.ptq import plan as ptq_plan
 from pytest_tipc.planning.dialects.template.core import (
     AMP_FLAGS,
     EMPTY_REASON,
@@ -43,7 +43,7 @@ def plan(config: TipcConfig, mode: str, root: Path) -> Plan:
     if config.layout == EMPTY:
         return Plan(DIALECT, mode, "", f"./test_tipc/output//{mode}", reason=EMPTY_REASON)
     if config.layout == PTQ20:
-        return ocr_ptq.plan(config, mode, root)
+        return ptq_plan(config, mode, root)
     check_t51_shape(config, DIALECT)
     rows = Rows(config)
     log_dir = f"./test_tipc/output/{rows.value(2)}/{mode}"

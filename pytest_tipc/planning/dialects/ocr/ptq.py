@@ -13,6 +13,7 @@ from pathlib import Path
 from pytest_tipc.model.cells import Cell, Expect, Plan, model_cell
 from pytest_tipc.model.config import ConfigError, TipcConfig, set_param
 from pytest_tipc.planning.dialects.bash import at, bash_list
+from pytest_tipc.planning.dialects.common import PTQ_MODES
 from pytest_tipc.planning.dialects.template.core import (
     Rows,
     join,
@@ -24,7 +25,6 @@ from pytest_tipc.planning.dialects.template.core import (
 from pytest_tipc.planning.dialects.template.infer import InferKeys, infer_cells, infer_runs
 
 DIALECT = "ocr"
-PTQ_MODES = ("whole_infer", "klquant_whole_infer")
 
 
 def plan(config: TipcConfig, mode: str, root: Path) -> Plan:

@@ -16,7 +16,7 @@ from pytest_tipc.model.cells import Cell, Expect, Plan, Step, infer_cell, model_
 from pytest_tipc.model.config import EMPTY, PTQ20, S32, TRAIN_MODES, ConfigError, TipcConfig, set_param
 from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.dialects.bash import bash_list, mode_value
-from pytest_tipc.planning.dialects.common import after_env
+from pytest_tipc.planning.dialects.common import PTQ_MODES, after_env
 from pytest_tipc.planning.dialects.template.core import (
     EMPTY_REASON,
     Rows,
@@ -29,10 +29,8 @@ from pytest_tipc.planning.dialects.template.core import (
     sh_test,
     shell_step,
 )
-from pytest_tipc.planning.validate import validate
 
 DIALECT = "s32"
-PTQ_MODES = ("whole_infer", "klquant_whole_infer")
 
 
 def plan(config: TipcConfig, mode: str, root: Path) -> Plan:
@@ -44,7 +42,6 @@ def plan(config: TipcConfig, mode: str, root: Path) -> Plan:
         raise ConfigError(config.path, 0, "a 32-line Step6 config (trainer row at position 13)",
                           f"a {config.layout} layout", "use the template or ocr dialect for 51-line configs")
     rows = Rows(config, window=32)
-    validate(config, DIALECT)
     log_dir = f"./test_tipc/output/{rows.value(2)}/{mode}"
     if mode in TRAIN_MODES:
         cells = _train_cells(rows, mode, log_dir)

@@ -21,7 +21,7 @@ from pytest_tipc.model.config import TipcConfig
 from pytest_tipc.planning.dialects.bash import ifs_split, words
 from pytest_tipc.planning.dialects.seg.planner import plan as seg_plan
 from pytest_tipc.planning.dialects.seg.steps import param
-from pytest_tipc.planning.suites.bench import ENV_UNSET, Family, plan_bench
+from pytest_tipc.planning.suites.bench import ENV_UNSET, BenchRules, plan_bench
 
 # extra-args keys benchmark_train.sh consumes itself instead of passing them to training
 OWN_KEYS = ("skip_iters", "task")
@@ -82,8 +82,8 @@ def train_plan(config: TipcConfig, mode: str, root: Path) -> Plan:
     return dataclasses.replace(plan, cells=tuple(cells))
 
 
-FAMILY = Family("seg", loop_devices=("N1C1", "N1C8"), log_filter=log_filter, precision_key="--precision")
+RULES = BenchRules("seg", loop_devices=("N1C1", "N1C8"), log_filter=log_filter, precision_key="--precision")
 
 
 def plan(config: TipcConfig, mode: str, root: Path, *, bench: str = "", benchmark_root: str | None = None) -> Plan:
-    return plan_bench(config, root, FAMILY, train_plan, bench, benchmark_root)
+    return plan_bench(config, root, RULES, train_plan, bench, benchmark_root)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pytest_tipc.model.cells import Cell, Expect, Step, infer_cell, model_cell
 from pytest_tipc.model.config import ConfigError, TipcConfig
 from pytest_tipc.planning.dialects.bash import dirname
+from pytest_tipc.planning.dialects.common import PTQ_MODES
 from pytest_tipc.planning.dialects.seg.steps import (
     SEG_STATUS,
     cuda_env,
@@ -20,8 +21,6 @@ from pytest_tipc.planning.dialects.seg.steps import (
     shown,
     text,
 )
-
-PTQ_MODES = ("whole_infer", "klquant_whole_infer")
 
 
 def plan_ptq(config: TipcConfig, mode: str, log_path: str) -> list[Cell]:

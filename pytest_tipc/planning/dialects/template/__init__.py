@@ -1,5 +1,8 @@
-"""The template harness family."""
+"""The template harness family: the models docs template's 51-row ``test_tipc`` (train/infer, benchmark)."""
 
-from .planner import plan
+from pytest_tipc.planning.dialects.template.planner import plan
+from pytest_tipc.planning.family import DialectFamily, lazy
 
-__all__ = ["plan"]
+FAMILY = DialectFamily("template", plan, bench=lazy(f"{__name__}.bench"))
+
+__all__ = ["FAMILY", "plan"]

@@ -17,9 +17,9 @@ from pytest_tipc.planning.dialects.ocr import bench as ocr_bench
 from pytest_tipc.planning.dialects.template.planner import plan as train_plan
 from pytest_tipc.planning.suites.bench import plan_bench
 
-FAMILY = dataclasses.replace(ocr_bench.FAMILY, dialect="template", loop_devices=("N1C1",), single_gpu="-1",
+RULES = dataclasses.replace(ocr_bench.RULES, dialect="template", loop_devices=("N1C1",), single_gpu="-1",
                              skip_null_profile=True)
 
 
 def plan(config: TipcConfig, mode: str, root: Path, *, bench: str = "", benchmark_root: str | None = None) -> Plan:
-    return plan_bench(config, root, FAMILY, train_plan, bench, benchmark_root)
+    return plan_bench(config, root, RULES, train_plan, bench, benchmark_root)

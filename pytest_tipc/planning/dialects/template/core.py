@@ -16,7 +16,6 @@ from pytest_tipc.model.config import T51, ConfigError, Positional, TipcConfig, s
 from pytest_tipc.model.gpus import GpuEntry
 from pytest_tipc.planning.dialects.bash import bash_list, mode_value, words
 from pytest_tipc.planning.dialects.common import launch_of as _launch_of
-from pytest_tipc.planning.validate import validate
 
 AMP_FLAGS = "Global.use_amp=True Global.scale_loss=1024.0 Global.use_dynamic_loss_scaling=True"
 EMPTY_REASON = "the config file is empty: the upstream harness runs nothing"
@@ -174,7 +173,8 @@ def select_trainer(rows: Rows, trainer: str) -> TrainerChoice:
 def check_t51_shape(config: TipcConfig, dialect: str) -> None:
     """Refuse a config that is not 51-line, or whose rows do not carry their keys: every later
     position would be read from the wrong row (PaddleOCR ch_PP-OCRv4_server_rec_ampO2_ultra lacks
-    its pact_train row). The row check is :func:`pytest_tipc.planning.validate.validate`."""
+    its pact_train row). The rows are checked once, before any planner, by
+    :func:`pytest_tipc.planning.plan.make_plan`."""
     if config.layout != T51:
         raise ConfigError(
             config.path,
@@ -183,4 +183,3 @@ def check_t51_shape(config: TipcConfig, dialect: str) -> None:
             f"a {config.layout} layout",
             "use the dialect that matches the layout (s32 for 32-line Step6 configs)",
         )
-    validate(config, dialect)

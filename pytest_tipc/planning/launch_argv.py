@@ -1,4 +1,6 @@
-"""The options of a ``python -m paddle.distributed.launch`` step, read and rewritten.
+"""The options of a ``python -m paddle.distributed.launch`` step, read and rewritten: by planning
+(a CPU rehearsal, :mod:`pytest_tipc.planning.rehearse`) and by the engine's steps (the devices a
+cell leased, one argv per node: :mod:`pytest_tipc.execution.devices`, :mod:`pytest_tipc.execution.step.nodes`).
 
 ``Launch.argv_index`` is the index of ``-m`` in ``Step.argv`` and ``Launch.script_index`` the
 index of the training script: the launcher's own options lie between them. Options come as
