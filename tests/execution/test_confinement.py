@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_tipc.layout import NAME_LIMIT, safe_component, safe_path
-from pytest_tipc.verdicts.results.files import expected_results_path
+from pytest_tipc.verdicts.results.locate import expected_results_path
 from tests.support.configs import t51_text
 from tests.support.tool_script import install
 

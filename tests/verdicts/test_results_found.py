@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_tipc.verdicts.results.compare import check_results
-from pytest_tipc.verdicts.results.files import convention_files, locate_results
+from pytest_tipc.verdicts.results.locate import convention_files, locate_results
 from tests.support import tiny_repo
 from tests.support.tiny_repo import config, repo  # noqa: F401 - repo: the fixture
 

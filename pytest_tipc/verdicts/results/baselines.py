@@ -150,7 +150,8 @@ def _differ(path: Path, form: str, text: str, other: str) -> bool:
     """Whether two values of one entry differ beyond the tolerance of the file's precision."""
     if text.strip() == other.strip():
         return False
-    from pytest_tipc.verdicts.results.files import parse_metric, parse_value, precision_of
+    from pytest_tipc.verdicts.results.files import parse_metric, parse_value
+    from pytest_tipc.verdicts.results.locate import precision_of
     from pytest_tipc.verdicts.results.values import compare_values, tolerance_for
 
     parse = parse_value if form == "image" else parse_metric

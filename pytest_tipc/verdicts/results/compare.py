@@ -57,21 +57,23 @@ from pytest_tipc.verdicts.results.files import (
     PRECISIONS,
     Form,
     Found,
-    Located,
     ResultsFileError,
     StoredResults,
-    expected_results_path,
     extract_image_results,
     find_results,
     is_scalar,
     load_results,
+    parse_results_text,
+    producible,
+    short,
+)
+from pytest_tipc.verdicts.results.locate import (
+    Located,
+    expected_results_path,
     locate_results,
     model_results_files,
-    parse_results_text,
     precision_of,
-    producible,
     select_results_file,
-    short,
 )
 from pytest_tipc.verdicts.results.values import (
     DEFAULT_TOLERANCES,
