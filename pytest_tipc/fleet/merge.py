@@ -4,7 +4,7 @@ Reads each directory's shard folder (manifest, plan, records) and any JUnit file
 that the manifests cover the whole selection, and writes one JUnit file (junitparser), one support
 matrix (the report's own code: ``.md``, ``.cells.md``, ``.json``, ``.html``) and a terminal summary.
 A shard whose folder is missing, or whose manifest has no end, is never silent: its cells are "not
-run (shard 3/4 missing)" and the merge exits with :data:`~.diff.EXIT_INCOMPLETE`.
+run (shard 3/4 missing)" and the merge exits with :data:`~pytest_tipc.reporting.diff.EXIT_INCOMPLETE`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """PaddleSeg: ``test_tipc/test_train_inference_python.sh`` and its MedicalSeg / PanopticSeg copies.
 
-The three harnesses share the T51 loop (see :mod:`.seg_train`); PanopticSeg moves rows around
-(55-row layout). ``*/train_ptq_infer_python.txt`` (PTQ20) configs go to :mod:`.seg_ptq`.
+The three harnesses share the T51 loop (see :mod:`.train`); PanopticSeg moves rows around
+(55-row layout). ``*/train_ptq_infer_python.txt`` (PTQ20) configs go to :mod:`.ptq`.
 
 Seg's last row, ``log_iters:15;repeats:500`` (``;``-separated extra args), only feeds
 ``benchmark_train.sh``; in the modes planned here it changes no command (the records agree), so

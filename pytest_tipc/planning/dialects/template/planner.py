@@ -1,7 +1,7 @@
 """The models docs template harness (``docs/tipc/train_infer_python/template/test/
 test_train_inference_python.sh``): an older copy of PaddleOCR's 51-line harness.
 
-Differences from :mod:`.ocr`: ``LOG_PATH`` is ``./test_tipc/output`` (no model/mode); training
+Differences from :mod:`pytest_tipc.planning.dialects.ocr`: ``LOG_PATH`` is ``./test_tipc/output`` (no model/mode); training
 passes ``<autocast key>=<autocast>`` instead of AMP flags and always starts with
 CUDA_VISIBLE_DEVICES unset; eval/export run unredirected and without the gpu export; pact/fpgm
 trainers start from the norm_train checkpoint of an earlier single-node iteration; whole_infer
