@@ -15,6 +15,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_tipc.model.record import CellRecord
 from pytest_tipc.reporting.matrix import (
     SEED000_COLUMNS,
     Entry,
@@ -25,7 +26,6 @@ from pytest_tipc.reporting.matrix import (
     link,
     short,
 )
-from pytest_tipc.reporting.records import CellRecord
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC",

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from pytest_tipc.model.gpus import GpuEntry
+from pytest_tipc.model.record import CellRecord
 from pytest_tipc.planning.rehearse import is_rehearsal
-from pytest_tipc.reporting.records import CellRecord
 
 SEED000_COLUMNS = ("基础训练预测", "更多训练方式", "模型压缩", "其他预测部署")
 # feature: (seed-000 column, label). Features come from feature_of(); a new cell kind maps here.

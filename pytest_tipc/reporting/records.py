@@ -26,23 +26,8 @@ import re
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from pytest_tipc.model.record import (
-    METRICS_PROPERTY,
-    RECORD_PROPERTY,
-    CellRecord,
-    Metric,
-    junit_properties,
-    make_record,
-    metrics_property,
-    record_from_json,
-    record_property,
-    record_to_json,
-)
+from pytest_tipc.model.record import METRICS_PROPERTY, RECORD_PROPERTY, CellRecord, Metric, record_from_json
 
-__all__ = ["METRICS_PROPERTY", "RECORD_PROPERTY", "CellRecord", "Metric", "RecordCollector", "ReportLike",
-           "failure_reason", "junit_properties", "make_record", "metrics_property", "move_to_report",
-           "record_from_json", "record_from_properties", "record_property", "record_to_json", "report_order",
-           "report_properties"]
 
 def record_from_properties(properties: Iterable[tuple[str, object]]) -> CellRecord | None:
     """The record in ``user_properties``: the last ``tipc_record``, with every ``tipc_metrics``

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_tipc import _fs
+from pytest_tipc.model.record import CellRecord
 from pytest_tipc.planning.rehearse import is_rehearsal
 from pytest_tipc.reporting.matrix import (
     SEED000_COLUMNS,
@@ -31,7 +32,6 @@ from pytest_tipc.reporting.matrix import (
     skip_cause,
     workaround_mark,
 )
-from pytest_tipc.reporting.records import CellRecord
 
 REPORT_VERSION = 2
 SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
+from pytest_tipc.model.record import CellRecord
 from pytest_tipc.reporting.matrix import key_metrics, skip_cause, workaround_mark
-from pytest_tipc.reporting.records import CellRecord, RecordCollector, move_to_report
+from pytest_tipc.reporting.records import RecordCollector, move_to_report
 from pytest_tipc.settings import Settings
 from pytest_tipc.verdicts.results.baselines import WORKEROUTPUT_KEY, FileChange, update_queue
 

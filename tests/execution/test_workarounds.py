@@ -321,8 +321,8 @@ def test_a_cause_whose_workaround_was_on_does_not_offer_it_again(repo: pytest.Py
 
 
 def test_a_matrix_entry_with_a_workaround_says_so_and_links_that_cell() -> None:
+    from pytest_tipc.model.record import make_record
     from pytest_tipc.reporting.matrix import entry
-    from pytest_tipc.reporting.records import make_record
 
     plain = make_record(config="c.txt", model="m", mode="lite_train_lite_infer", kind="infer", key="cpu-bs1",
                         nodeid="c.txt::infer[cpu-bs1]", outcome="passed")

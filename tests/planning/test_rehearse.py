@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from pytest_tipc.model.cells import Cell, Launch, Plan, Step, infer_cell, train_cell
+from pytest_tipc.model.record import make_record
 from pytest_tipc.planning.rehearse import cpu_words, rehearse
 from pytest_tipc.reporting.matrix import build
-from pytest_tipc.reporting.records import make_record
 from pytest_tipc.reporting.report import render_markdown
 from tests.support.conformance import conformance_dir
 from tests.support.tiny_repo import OUT, config, repo, run

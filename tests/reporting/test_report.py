@@ -13,6 +13,17 @@ from typing import Any
 
 import pytest
 
+from pytest_tipc.model.record import (
+    METRICS_PROPERTY,
+    RECORD_PROPERTY,
+    CellRecord,
+    junit_properties,
+    make_record,
+    metrics_property,
+    record_from_json,
+    record_property,
+    record_to_json,
+)
 from pytest_tipc.reporting.matrix import (
     FEATURES,
     SEED000_COLUMNS,
@@ -22,20 +33,7 @@ from pytest_tipc.reporting.matrix import (
     key_metrics,
     train_kind,
 )
-from pytest_tipc.reporting.records import (
-    METRICS_PROPERTY,
-    RECORD_PROPERTY,
-    CellRecord,
-    RecordCollector,
-    junit_properties,
-    make_record,
-    metrics_property,
-    move_to_report,
-    record_from_json,
-    record_from_properties,
-    record_property,
-    record_to_json,
-)
+from pytest_tipc.reporting.records import RecordCollector, move_to_report, record_from_properties
 from pytest_tipc.reporting.report import render_markdown, write_report
 
 CFG = "test_tipc/configs/mobilenet_v3_small/train_infer_python.txt"
@@ -109,7 +107,8 @@ class TestRecords:
         """Outcomes come from the reports of every phase, as on an xdist controller."""
         pytester.makeconftest(textwrap.dedent(f"""
             import json, pytest
-            from pytest_tipc.reporting.records import RecordCollector, make_record, record_property, metrics_property
+            from pytest_tipc.model.record import make_record, record_property, metrics_property
+            from pytest_tipc.reporting.records import RecordCollector
 
             COLLECTOR = RecordCollector()
 
@@ -136,7 +135,7 @@ class TestRecords:
         """))
         pytester.makepyfile(textwrap.dedent("""
             import pytest
-            from pytest_tipc.reporting.records import metrics_property
+            from pytest_tipc.model.record import metrics_property
 
             def test_pass(request):
                 request.node.user_properties.append(metrics_property({"final_loss": 0.5}))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tipc.reporting.records import make_record
+from pytest_tipc.model.record import make_record
 from pytest_tipc.reporting.summary import summary_lines
 from tests.support.tiny_repo import EIGHT, config, repo, run  # noqa: F401 - repo: the fixture
 
