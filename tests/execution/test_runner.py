@@ -18,6 +18,7 @@ from pytest_tipc._fs import tail_lines
 from pytest_tipc.execution.step.runner import _await_exit, run_step
 from pytest_tipc.model.cells import Expect, PathChoice, Step
 from pytest_tipc.verdicts import failures
+from tests.support.process_probe import default_signals
 
 PY = sys.executable
 
@@ -224,7 +225,8 @@ class TestTimeout:
                 print("interrupted")
         """)
         done = subprocess.run([PY, str(driver)], capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+                              preexec_fn=default_signals)
         assert done.stdout.strip() == "interrupted", done.stderr
         pid = int((tmp_path / "pid.txt").read_text())
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

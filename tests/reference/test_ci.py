@@ -1,6 +1,7 @@
 """``.ci/run`` against the README and setup.cfg: it runs the README's test command in a venv of its own,
-then the suite again on the lowest pytest that setup.cfg allows. (The proof that the range works is
-CI running both; these tests keep the three files saying the same thing.)"""
+the suite again in another order, then on the lowest pytest that setup.cfg allows, three pytest-randomly
+seeds in all. (The proof that the range works is CI running them; these tests keep the three files saying
+the same thing.)"""
 
 from __future__ import annotations
 
@@ -48,8 +49,27 @@ def test_it_runs_the_suite_again_on_the_lowest_pytest_setup_cfg_allows() -> None
     assert version[:len(lowest)] == lowest, f".ci/run pins pytest {pinned.group(1)}, setup.cfg allows pytest>={lowest}"
     after = CI.split('"pytest==$LOWEST_PYTEST"', 1)
     assert len(after) == 2 and "python -m pytest -n 2" in after[1].splitlines()[0]
-    # both runs decide the job's exit status
-    assert CI.rstrip().splitlines()[-1] == '[ "$status" -eq 0 ] && [ "$lowest" -eq 0 ]'
+    # every run decides the job's exit status
+    assert CI.rstrip().splitlines()[-1] == '[ "$status" -eq 0 ] && [ "$again" -eq 0 ] && [ "$lowest" -eq 0 ]'
+
+
+def test_the_suite_runs_in_random_order() -> None:
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    assert "no:randomly" not in cfg["tool:pytest"]["addopts"]
+    assert "pytest-randomly" in cfg["options.extras_require"]["test"].split()
+
+
+def test_it_runs_three_seeds_and_echoes_each() -> None:
+    lines = CI.splitlines()
+    assert sum(line.strip().startswith('echo "ci: seed ') for line in lines) == 3
+    # the README's command takes pytest-randomly's own seed, read back from the header it prints
+    assert "--randomly-seed" not in readme_test_command()
+    assert "s/^Using --randomly-seed=" in CI
+    # the other two runs name theirs, each one none of the runs before used
+    seeded = [line for line in lines if line.startswith("python -m ") and '--randomly-seed="$seed"' in line]
+    assert len(seeded) == 2 and "pytest==$LOWEST_PYTEST" in seeded[1], seeded
+    assert CI.count("seed=$(fresh_seed)") == 2
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")

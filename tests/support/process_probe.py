@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -47,13 +48,27 @@ def pytest_argv(cfg: Path, *args: str) -> list[str]:
             "-p", "no:cacheprovider", "-q", *args]
 
 
+def default_signals() -> None:
+    """A ``preexec_fn``: SIGINT and SIGHUP at their defaults in the child, whatever this process inherited
+    (a suite started with ``nohup`` or with ``&`` from a script ignores both, and so would every process
+    it starts, which then never sees the signal a probe sends)."""
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def start(root: Path, argv: Sequence[str], env: dict[str, str] | None = None,
           preexec: Callable[[], None] | None = None) -> subprocess.Popen[bytes]:
-    """``argv`` in ``root``, in its own session, output in ``root/pytest.out``."""
+    """``argv`` in ``root``, in its own session, signals at their defaults, output in ``root/pytest.out``."""
+
+    def setup() -> None:
+        default_signals()
+        if preexec is not None:
+            preexec()
+
     out = open(root / "pytest.out", "wb")
     try:
         return subprocess.Popen(list(argv), cwd=root, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})}, start_new_session=True, preexec_fn=preexec)
+                                env={**os.environ, **(env or {})}, start_new_session=True, preexec_fn=setup)
     finally:
         out.close()
 

@@ -1,5 +1,5 @@
-"""Honest verdicts (issue 12): fresh artifacts only, evidence of inference, headlines with the
-cause, known causes, the auto_log shim, every row checked, stored results that fit the step."""
+"""What a verdict rests on: fresh artifacts only, evidence of inference and of eval, headlines with
+the cause, known causes, the auto_log shim, every row checked, stored results that fit the step."""
 
 # ruff: noqa: F811 - the `repo` fixture is imported from tests.support.tiny_repo and used as an argument
 

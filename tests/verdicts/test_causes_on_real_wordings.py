@@ -1,4 +1,4 @@
-"""Known causes that name the true fix (issues 16 and 18), each tried on the real predictors' and
+"""Known causes that name the true fix, each tried on the real predictors' and
 harnesses' wording: PaddleOCR, PaddleClas, PaddleSeg, PaddleDetection and Paddle 3.3.1 itself."""
 
 from __future__ import annotations
