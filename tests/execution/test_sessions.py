@@ -12,8 +12,11 @@ from pathlib import Path
 
 from tests.support.process_probe import make_repo, output, probe_root, pytest_argv, reap, start, wait_for  # noqa: F401 - probe_root: the `root` fixture
 
-SLOW = "import os, sys, time\ntime.sleep(float(os.environ.get('SLOW', '2')))\nos.execv(sys.executable, " \
-       "[sys.executable, 'tool.py', *sys.argv[1:]])\n"
+# The training step: waits for the file SLOW_GO names (at most 60 s) when set, else sleeps SLOW seconds.
+SLOW = ("import os, sys, time\ngo, end = os.environ.get('SLOW_GO'), time.time() + 60\n"
+        "while go and not os.path.exists(go) and time.time() < end:\n    time.sleep(0.05)\n"
+        "time.sleep(0 if go else float(os.environ.get('SLOW', '2')))\n"
+        "os.execv(sys.executable, [sys.executable, 'tool.py', *sys.argv[1:]])\n")
 SLOW_TRAIN = {16: "norm_train:slow.py train"}
 CLAIM = Path("test_tipc/output/.tipc-session.json")
 
@@ -43,13 +46,17 @@ def test_two_sessions_started_together_one_runs_the_other_stops_naming_it(root: 
 
 def test_with_tipc_wait_the_second_session_runs_after_the_first(root: Path) -> None:
     cfg = slow_repo(root)
-    first = start(root, pytest_argv(cfg, "-k", "train"), env={"SLOW": "3"})
+    go = root / "go"  # the first session's training ends once the second one says it waits
+    first = start(root, pytest_argv(cfg, "-k", "train"), env={"SLOW_GO": str(go)})
     wait_for(lambda: (root / CLAIM).exists(), 60, "the first session's claim")
-    waited = subprocess.run(pytest_argv(cfg, "-k", "train", "--tipc-wait"), cwd=root, capture_output=True,
-                            text=True, timeout=120, env={**os.environ, "SLOW": "0"})
+    err = root / "second.err"
+    with open(root / "second.out", "wb") as out, open(err, "wb") as errors:
+        second = subprocess.Popen(pytest_argv(cfg, "-k", "train", "--tipc-wait"), cwd=root, stdout=out,
+                                  stderr=errors, env={**os.environ, "SLOW": "0"})
+    wait_for(lambda: f"waiting for pid {first.pid} to finish with" in err.read_text(), 60, "the second session waiting")
+    go.touch()
     assert reap(first) == 0, output(root)
-    assert waited.returncode == 0, waited.stdout + waited.stderr
-    assert f"waiting for pid {first.pid} to finish with" in waited.stderr
+    assert second.wait(timeout=120) == 0, (root / "second.out").read_text() + err.read_text()
     lines = (root / "test_tipc/output/results_python.log").read_text().splitlines()
     assert len(lines) == 6 and all("successfully" in line for line in lines)  # train, export, infer; twice
     log = (root / "test_tipc/output/norm_train_gpus_-1_autocast_null.log").read_text()
