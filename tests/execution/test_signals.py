@@ -1,4 +1,4 @@
-"""D2: steps die with their session, however pytest (or an xdist worker) ends.
+"""Steps die with their session, however pytest (or an xdist worker) ends.
 
 Each probe starts a real pytest whose training hangs and leaves a child sleeping (tool.py's
 TOOL_HANG), ends pytest one way, then takes a psutil census of every process working in the repo:
