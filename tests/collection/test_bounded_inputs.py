@@ -1,4 +1,4 @@
-"""Issue 16 (8): every input bounded and named. A ``*ptq*`` file is never read past the 1 MB limit
+"""Every input bounded and named: a ``*ptq*`` file is never read past the 1 MB limit
 to decide whether it is a PTQ config, and a control character in a config value (NUL, a lone
 carriage return, escape) is a collection error at its ``file:line`` with the fix."""
 

@@ -1,4 +1,4 @@
-"""D8: caches that cannot lie. Byte flips of every cache file (plan cache entries, prepare stamps,
+"""Caches that cannot lie: byte flips of every cache file (plan cache entries, prepare stamps,
 train-once states) never change the items, never crash: a corrupt entry is ignored and rebuilt."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""D3: no leftovers. A step that double-forks a daemon which clears its environment (no step
+"""No leftovers: a step that double-forks a daemon which clears its environment (no step
 token, its own session) leaves nothing running: the census at step end finds it as an orphan of
 pytest (the child subreaper), kills it and names the step in the terminal summary."""
 

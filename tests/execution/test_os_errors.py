@@ -1,4 +1,4 @@
-"""D9: OS errors in the plugin's own writes are the item's failure, naming path and errno, with
+"""OS errors in the plugin's own writes are the item's failure, naming path and errno, with
 the step's own result still shown (pytest_tipc._fs.WriteError)."""
 
 from __future__ import annotations

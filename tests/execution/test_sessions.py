@@ -1,4 +1,4 @@
-"""D4: one session per output directory (pytest_tipc.execution.processes.session_lock)."""
+"""One session per output directory (pytest_tipc.execution.processes.session_lock)."""
 
 from __future__ import annotations
 
