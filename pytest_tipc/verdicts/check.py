@@ -98,6 +98,10 @@ class Context:
     def root(self) -> Path:
         return Path(self.plan.root)
 
+    @property
+    def precision(self) -> str:
+        return self.cell.field_map.get("precision", "fp32") or "fp32"
+
 
 Check = Callable[[Context], Verdict]
 
@@ -159,7 +163,7 @@ def _inference(context: Context) -> Verdict:
     engine (verdicts/evidence.py)."""
     from pytest_tipc.verdicts.autolog_parse import parse_autolog_file, perf_metrics
 
-    item, settings, plan, cell, root = context.item, context.settings, context.plan, context.cell, context.root
+    item, settings, plan, root = context.item, context.settings, context.plan, context.root
     infer = next((r for r in context.outcome.results if r.kind == "infer"), None)
     verdict = Verdict()
     if infer is None:
@@ -175,7 +179,7 @@ def _inference(context: Context) -> Verdict:
     from pytest_tipc.verdicts.results.baselines import update_queue
     from pytest_tipc.verdicts.results.compare import RESULTS_SUBDIR, check_results, tolerance_for, update_mode
 
-    precision = cell.field_map.get("precision", "fp32") or "fp32"
+    precision = context.precision
     pattern = dict(settings.results_map).get(plan.model_name, settings.results_pattern or "")
     results = check_results(
         log_path=infer.log_path, results_dir=root / RESULTS_SUBDIR, model=plan.model_name,
@@ -183,9 +187,8 @@ def _inference(context: Context) -> Verdict:
         update=update_mode(settings.update, settings.update_all), owner=item.nodeid, root=root,
         pattern=pattern.replace("{model}", plan.model_name) or None, **_run_images(infer, root))
     disagree = update_queue(item.config).add(results.update)
-    problems = []
     if disagree and results.results_path is not None:
-        problems.append(_disagreement(results.results_path, root, precision, disagree))
+        verdict.fail(_disagreement(results.results_path, root, precision, disagree))
     verdict.metrics.update(results.metrics())
     if results.not_applicable:
         _not_applicable(verdict, results.not_applicable)
@@ -195,11 +198,9 @@ def _inference(context: Context) -> Verdict:
         verdict.sections.append(("tipc stored results", verdict.metrics["results"]))
         verdict.warnings.append(ResultsNotCompared(results.not_compared))
     elif not results.passed:
-        problems.append(results.message)
+        verdict.fail(results.message)
     elif results.note:
         verdict.sections.append(("tipc stored results", results.note))
-    verdict.problems = problems
-    verdict.passed, verdict.message = not problems, "\n\n".join(problems)
     return verdict
 
 
@@ -211,7 +212,7 @@ def _conversion(context: Context) -> Verdict:
     from pytest_tipc.verdicts.onnx import cell_verdict
     from pytest_tipc.verdicts.results.compare import tolerance_for
 
-    precision = cell.field_map.get("precision", "fp32") or "fp32"
+    precision = context.precision
     return cell_verdict(context.plan, cell, results, precision=precision,
                         tolerance=tolerance_for(precision, context.settings.tolerances),
                         python=context.settings.python)

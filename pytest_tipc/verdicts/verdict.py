@@ -49,9 +49,13 @@ class Verdict:
         self.properties += other.properties
         self.warnings += other.warnings
         if not other.passed:
-            self.passed = False
-            self.problems.append(other.message)
-            self.message = "\n\n".join(self.problems)
+            self.fail(other.message)
+
+    def fail(self, problem: str) -> None:
+        """Fail with ``problem``, after the problems found before it (each a paragraph of the message)."""
+        self.passed = False
+        self.problems.append(problem)
+        self.message = "\n\n".join(self.problems)
 
 
 def publish(item: pytest.Item, verdict: Verdict) -> None:
