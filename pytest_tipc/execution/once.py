@@ -33,7 +33,7 @@ LOG = logging.getLogger("pytest_tipc")
 class OnceState:
     """What one run of a train/model cell left for every item that needs it, in any worker: the
     JSON written once under the lock (hence its own type, of plain values only, checksummed and
-    schema-checked on read). The engine turns it into a :class:`~pytest_tipc.execution.engine.CellOutcome`."""
+    schema-checked on read). The engine turns it into a :class:`~pytest_tipc.execution.judge.CellOutcome`."""
 
     key: str
     ok: bool

@@ -12,7 +12,7 @@ code, timeout, missing artifacts, the log, …); the sentences made of them live
 * :func:`refusal` — why a step whose interpreter cannot import paddle was not started;
 * :func:`item_headline` — the one-line message of a failed item (JUnit ``tipc_cause``).
 
-The engine gets them through its :class:`~pytest_tipc.execution.engine.Judge` (made by
+The engine gets them through its :class:`~pytest_tipc.execution.judge.Judge` (made by
 :func:`pytest_tipc.verdicts.check.judge`), so execution imports nothing from verdicts.
 """
 
