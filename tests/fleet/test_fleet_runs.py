@@ -47,18 +47,21 @@ def trainings(*records: Path) -> list[str]:
     return runs
 
 
+@pytest.fixture(scope="module")
+def unsharded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The verdicts of one unsharded run of the bundled model (every test of the module compares with it;
+    a module-level fixture: pytest 9 deprecates class-scoped fixtures written as instance methods)."""
+    pytest.importorskip("paddle")
+    root = copy_model(tmp_path_factory.mktemp("whole"))
+    proc = pytest_run(root, "--tipc-config", "test_tipc/configs", "-n", "2", "-p", "xdist",
+                      "--tipc-report", "whole.md")
+    out, _ = proc.communicate(timeout=1800)
+    assert proc.returncode == 0, out[-4000:]
+    return verdicts(root / "whole.json")
+
+
 @pytest.mark.slow
 class TestBundledModel:
-    @pytest.fixture(scope="class")
-    def unsharded(self, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-        pytest.importorskip("paddle")
-        root = copy_model(tmp_path_factory.mktemp("whole"))
-        proc = pytest_run(root, "--tipc-config", "test_tipc/configs", "-n", "2", "-p", "xdist",
-                          "--tipc-report", "whole.md")
-        out, _ = proc.communicate(timeout=1800)
-        assert proc.returncode == 0, out[-4000:]
-        return verdicts(root / "whole.json")
-
     def test_two_plain_processes_give_the_unsharded_verdicts(self, tmp_path: Path,
                                                                   unsharded: dict[str, str]) -> None:
         root = copy_model(tmp_path)
