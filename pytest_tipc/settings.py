@@ -164,9 +164,10 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("tipc_tolerances", type="linelist", default=[], help="PRECISION:atol=X lines.")
     parser.addini("tipc_speed_tolerance", default="", help="largest bench slowdown vs its baseline (default 5%).")
     parser.addini("tipc_progress", default="", help="seconds between live status lines (0: off).")
-    parser.addini("tipc_prepare", type="args", default=[],
-                  help="data preparation command when the repo has no test_tipc/prepare.sh "
-                       "({config} and {mode} are substituted).")
+    parser.addini("tipc_prepare_command", type="args", default=[],
+                  help="data preparation command; replaces the repo's test_tipc/prepare.sh "
+                       "({config}, {mode} and {root} are substituted).")
+    parser.addini("tipc_prepare", type="args", default=[], help="the older name of tipc_prepare_command.")
     parser.addini("tipc_prepare_policy", default="auto", help="data preparation: auto, always or never.")
     parser.addini("tipc_rehearse", default="", help="cpu: run every GPU cell on CPU, marked `rehearsal`.")
     parser.addini("tipc_keep_going", type="bool", default=False,
@@ -320,7 +321,7 @@ def read_settings(config: pytest.Config) -> Settings:
         stream=opt.tipc_stream or config.getoption("capture", "fd") == "no",
         progress=progress,
         python=opt.tipc_python,
-        prepare=tuple(config.getini("tipc_prepare")),
+        prepare=_prepare_command(config),
         prepare_policy=_choice(config, "prepare_policy", PREPARE_POLICIES),
         keep_going=bool(cli_or_ini(config, "tipc_keep_going", bool, False)),
         rehearse=_choice(config, "rehearse", ("", *REHEARSALS)),
@@ -353,6 +354,20 @@ def _results_map(config: pytest.Config) -> tuple[tuple[str, str], ...]:
                 "`ch_ppocr_mobile_v2.0_det = python_ppocr_det_mobile_results_*.txt`")
         pairs.append((model, glob))
     return tuple(pairs)
+
+
+def _prepare_command(config: pytest.Config) -> tuple[str, ...]:
+    """The ini's preparation command: ``tipc_prepare_command``, or its older name ``tipc_prepare``
+    (whose name reads like ``--tipc-prepare``, the policy: a policy word there is a usage error)."""
+    command, older = tuple(config.getini("tipc_prepare_command")), tuple(config.getini("tipc_prepare"))
+    if command and older:
+        raise pytest.UsageError(f"ini options tipc_prepare_command and tipc_prepare in {config.inipath} both set the "
+                                "data preparation command: keep tipc_prepare_command")
+    if len(older) == 1 and older[0] in PREPARE_POLICIES:
+        raise pytest.UsageError(f"ini option tipc_prepare = {older[0]} in {config.inipath}: tipc_prepare is the data "
+                                f"preparation command; the policy is tipc_prepare_policy = {older[0]} "
+                                f"(or --tipc-prepare {older[0]})")
+    return command or older
 
 
 def _choice(config: pytest.Config, name: str, choices: tuple[str, ...]) -> str:

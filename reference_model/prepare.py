@@ -8,14 +8,17 @@ the committed pretrained weights and demo images that ``whole_infer`` uses are p
 ``paddle2onnx_infer`` mode it also exports the pretrained weights to the config's ``--model_dir``
 (upstream downloads an inference model there).
 
-Idempotent and safe to run concurrently: a finished extraction carries a stamp with the tar's
-SHA-256 and is reused; otherwise the tar is extracted into a temporary sibling directory that is
-renamed into place. Nothing is downloaded.
+Idempotent and safe to run concurrently (``pytest -n 2`` prepares several configs at once): the
+extraction holds an exclusive lock on ``.<dest>.lock`` beside ``dest``, so one run extracts and the
+others wait and find its stamp. A finished extraction carries a stamp with the tar's SHA-256 and is
+reused; otherwise the tar is extracted into a temporary sibling directory that is renamed into
+place. Nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import shutil
@@ -51,11 +54,22 @@ def extract_lite_data(dest: Path, tar_path: Path = LITE_TAR) -> Path:
     if not tar_path.is_file():
         raise FileNotFoundError(f"{tar_path} is missing (regenerate it: python reference_model/make_lite_data.py)")
     digest = sha256(tar_path)
-    stamp = dest / STAMP
-    if stamp.is_file() and stamp.read_text().strip() == digest:
-        print(f"{dest} is up to date ({tar_path.name} sha256 {digest[:12]})")
-        return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.with_name(f".{dest.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        stamp = dest / STAMP
+        if stamp.is_file() and stamp.read_text().strip() == digest:
+            print(f"{dest} is up to date ({tar_path.name} sha256 {digest[:12]})")
+            return dest
+        _extract(tar_path, dest, digest)
+    n_train = len((dest / "train_list.txt").read_text().splitlines())
+    n_val = len((dest / "val_list.txt").read_text().splitlines())
+    print(f"extracted {tar_path} -> {dest}: {n_train} train / {n_val} val images")
+    return dest
+
+
+def _extract(tar_path: Path, dest: Path, digest: str) -> None:
+    """Extract into a temporary sibling, stamp it, and rename it into place (the caller holds the lock)."""
     tmp = Path(tempfile.mkdtemp(prefix=".lite_data.", dir=dest.parent))
     try:
         with tarfile.open(tar_path) as tar:
@@ -72,16 +86,8 @@ def extract_lite_data(dest: Path, tar_path: Path = LITE_TAR) -> Path:
             os.replace(dest, old)
             shutil.rmtree(old, ignore_errors=True)
         os.replace(tmp / "lite_data", dest)
-    except OSError:
-        # another process finished first: accept its result if it is complete
-        if not ((dest / STAMP).is_file() and (dest / STAMP).read_text().strip() == digest):
-            raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    n_train = len((dest / "train_list.txt").read_text().splitlines())
-    n_val = len((dest / "val_list.txt").read_text().splitlines())
-    print(f"extracted {tar_path} -> {dest}: {n_train} train / {n_val} val images")
-    return dest
 
 
 def main(argv: list[str] | None = None) -> int:

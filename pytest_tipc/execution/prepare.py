@@ -1,6 +1,6 @@
 """Data preparation: once per (config, mode) across xdist workers, cached between sessions.
 
-The preparation is, in this order: the declared command (ini ``tipc_prepare``, e.g. ``python
+The preparation is, in this order: the declared command (ini ``tipc_prepare_command``, e.g. ``python
 reference_model/prepare.py {config} {mode}``; ``{config}``, ``{mode}`` and ``{root}`` are
 substituted word by word, never through a shell), which overrides the repo's script when set; the
 repo's ``test_tipc/prepare.sh <config> <mode>``, run as it is; the
@@ -13,11 +13,13 @@ persistent cache (pytest's, else the output dir), keyed by the sha256 of what it
 (:mod:`pytest_tipc.execution.prepare_inputs`: the config rows it reads, the mode, the command and
 the text of the script files it names): it runs again only when one of them changes (or after
 ``--cache-clear``). ``always`` prepares once per session, ``never`` not at all. A hook runs once
-per session and keeps its own cache. A failure is remembered for the session, so every item of
-that config fails at once with it, quoting the log's first error line, and, when an earlier run
-of that config's preparation left files behind, naming them as what to remove. A log that shows a
-failed download (the script went on and exited 0) is a :class:`PrepareWarning` attributed to that
-log line, in pytest's warnings summary of the session that ran it.
+per session and keeps its own cache. Preparations of one harness root take turns (xdist workers
+starting two configs at once run the second after the first), since they share its data folders. A
+failure is remembered for the session, so every item of that config fails at once with it, quoting
+the log's first error line, and, when an earlier run of that config's preparation left files
+behind, naming them as what to remove. A log that shows a failed download (the script went on and
+exited 0) is a :class:`PrepareWarning` attributed to that log line, in pytest's warnings summary of
+the session that ran it.
 
 While it runs, the session shows a header line (``tipc: preparing data: prepare.sh[<mode>]; log: <path>``)
 and the live progress line (a :class:`~pytest_tipc.execution.live.Board`, step ``prepare``).
@@ -38,8 +40,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
-
-from filelock import FileLock
 
 from pytest_tipc import _fs
 from pytest_tipc._fs import tail_lines
@@ -153,7 +153,10 @@ def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, c
         return "cached"
     session.parent.mkdir(parents=True, exist_ok=True)
     done.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(session) + ".lock"):
+    # One preparation at a time per harness root, whatever its config: the scripts share the repo's
+    # data folders (upstream ones rm -rf and re-extract them), and what one made is told apart
+    # from what another made only when they do not overlap.
+    with _fs.lock(state_dir / "prepare" / f"root-{digest(str(root.resolve()).encode())[:16]}.lock"):
         failure = _failure(session)
         if failure:
             raise PrepareError(failure)

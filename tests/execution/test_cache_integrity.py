@@ -29,7 +29,7 @@ def repo(pytester: pytest.Pytester) -> pytest.Pytester:
     install(pytester.path)
     (pytester.path / "images").mkdir()
     (pytester.path / "prep.py").write_text(PREP)
-    pytester.makeini("[pytest]\ntipc_prepare = python prep.py {config} {mode}\n")
+    pytester.makeini("[pytest]\ntipc_prepare_command = python prep.py {config} {mode}\n")
     cfg = pytester.path / "test_tipc" / "configs" / "tiny" / "train_infer_python.txt"
     cfg.parent.mkdir(parents=True)
     cfg.write_text(t51_text(MATRIX))

@@ -73,7 +73,7 @@ def test_a_linked_step_log_is_refused_even_when_it_points_inside(repo: pytest.Py
 @pytest.fixture
 def prepared(repo: pytest.Pytester) -> pytest.Pytester:
     (repo.path / "prep.py").write_text("import os\nprint('preparing')\nos.makedirs('lite_data', exist_ok=True)\n")
-    repo.makeini("[pytest]\ntipc_prepare = python prep.py {config} {mode}\n")
+    repo.makeini("[pytest]\ntipc_prepare_command = python prep.py {config} {mode}\n")
     return repo
 
 

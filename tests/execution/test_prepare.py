@@ -14,6 +14,7 @@ import pytest
 from pytest_tipc.execution import engine as engine_module
 from pytest_tipc.execution.engine import Engine, EngineSettings
 from pytest_tipc.execution.prepare import DEFAULT_TIMEOUT, PrepareError, PrepareWarning, prepare_data
+from pytest_tipc.settings import read_settings
 from pytest_tipc.verdicts import failures
 from pytest_tipc.verdicts.check import judge
 
@@ -90,6 +91,35 @@ def test_concurrent_workers_prepare_once(repo: Path) -> None:
         outcomes = pool.map(_prepare_in_process, [repo] * 4)
     assert len(calls(repo)) == 1
     assert sorted(outcomes)[:3] == ["cached"] * 3
+
+
+OVERLAP_SH = """\
+# fails when another preparation runs in this root at the same time (upstream scripts rm -rf and
+# re-extract shared folders such as ./dataset, so two at once clobber each other)
+if ! mkdir preparing 2>/dev/null; then echo "ERROR: another preparation is running"; exit 3; fi
+sleep 0.3
+echo "$1" >> prepare_calls.txt
+rmdir preparing
+"""
+
+
+def _prepare_config(root: Path, config: str) -> str:
+    base = root.parent
+    return prepare_data(root / config, "lite_train_lite_infer", root, state_dir=base / "s1", cache_dir=base / "cache",
+                        log_dir=root / "test_tipc/output", report=failures.report)
+
+
+def test_preparations_of_different_configs_in_one_root_take_turns(repo: Path) -> None:
+    """Each config has its own preparation, but they share the repo's data folders: xdist workers
+    starting two configs at once prepare one after the other, never both at once."""
+    (repo / "test_tipc/prepare.sh").write_text(OVERLAP_SH)
+    configs = [f"test_tipc/configs/m/train_{name}_infer_python.txt" for name in ("a", "b", "c", "d")]
+    for n, config in enumerate(configs):
+        (repo / config).write_text(f"===train_params===\nmodel_name:m{n}\npython:python\n")
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        outcomes = pool.starmap(_prepare_config, [(repo, config) for config in configs])
+    assert all(outcome.startswith("ran ") for outcome in outcomes), outcomes
+    assert sorted(calls(repo)) == sorted(configs)
 
 
 class TestDeclared:
@@ -290,3 +320,35 @@ def test_a_failure_after_an_earlier_run_says_what_to_remove(repo: Path) -> None:
     assert f"Fix: remove what it made, from {repo}: rm -rf pretrained test_tipc/data " in text
     assert "--tipc-prepare never" in text
     assert (repo / "test_tipc/data/mini_supervisely/a.png").exists()  # nothing removed by the plugin
+
+
+class TestTheIniCommand:
+    """``tipc_prepare_command`` names the command; ``tipc_prepare``, its older name, reads like
+    ``--tipc-prepare`` (the policy), so a policy word there is refused, not run as a command."""
+
+    COMMAND = "python prep.py {config} {mode}"
+
+    def settings_of(self, pytester: pytest.Pytester, ini: str) -> tuple[str, ...]:
+        pytester.makeini(f"[pytest]\n{ini}\n")
+        return read_settings(pytester.parseconfigure()).prepare
+
+    def test_both_names_give_the_command_word_by_word(self, pytester: pytest.Pytester) -> None:
+        words = ("python", "prep.py", "{config}", "{mode}")
+        assert self.settings_of(pytester, f"tipc_prepare_command = {self.COMMAND}") == words
+        assert self.settings_of(pytester, f"tipc_prepare = {self.COMMAND}") == words
+        assert self.settings_of(pytester, "tipc_prepare_policy = never") == ()
+
+    def test_a_policy_word_in_tipc_prepare_is_a_usage_error_naming_the_policy_option(
+            self, pytester: pytest.Pytester) -> None:
+        pytester.makeini("[pytest]\ntipc_prepare = never\n")
+        result = pytester.runpytest("--tipc-config", "nothing", "--collect-only")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        err = result.stderr.str()
+        assert "ini option tipc_prepare = never in " in err and str(pytester.path / "tox.ini") in err
+        assert "tipc_prepare_policy = never" in err and "--tipc-prepare never" in err
+
+    def test_setting_both_names_is_a_usage_error(self, pytester: pytest.Pytester) -> None:
+        pytester.makeini(f"[pytest]\ntipc_prepare_command = {self.COMMAND}\ntipc_prepare = python other.py\n")
+        result = pytester.runpytest("--tipc-config", "nothing", "--collect-only")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        assert "tipc_prepare_command and tipc_prepare in " in result.stderr.str()

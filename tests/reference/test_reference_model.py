@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -236,6 +237,20 @@ def test_prepare_extracts_once_and_is_idempotent(tmp_path: Path) -> None:
     assert "up to date" in second.stdout
     full = script("prepare.py", str(CONFIGS / "train_infer_python.txt"), "whole_infer", "--dest", str(dest), cwd=REPO)
     assert "pretrained weights and demo images present" in full.stdout
+
+
+def test_prepare_run_by_several_configs_at_once_extracts_once(tmp_path: Path) -> None:
+    """pytest -n 2 runs each config's prepare.sh, several at once in one repo: every one succeeds
+    and none sees lite_data missing while another moves a copy into place."""
+    dest = tmp_path / "lite_data"
+    argv = [sys.executable, str(REPO / "reference_model" / "prepare.py"), "--dest", str(dest), "--data-only"]
+    procs = [subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(6)]
+    outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 6, outputs
+    assert sum("extracted" in out for out in outputs) == 1, outputs
+    assert len((dest / "train_list.txt").read_text().splitlines()) == 320
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "lite_data" and not p.name.endswith(".lock")]
 
 
 # -- the TIPC configs ---------------------------------------------------------------------------------
