@@ -150,7 +150,7 @@ class Engine:
                      log_dir=s.output_dir or root / HARNESS_OUTPUT, command=s.prepare_command,
                      hook=self.prepare_hook, timeout=s.stage_timeouts.get("prepare", s.timeout or DEFAULT_TIMEOUT),
                      stream=s.stream, python=s.python, policy=s.prepare_policy, board=s.progress,
-                     report=judge.report)
+                     report=judge.prepare_report)
         self._prepared.add(memo)
 
     # -- cells -----------------------------------------------------------------------------

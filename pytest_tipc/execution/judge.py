@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_tipc.execution.once import OnceState
+from pytest_tipc.execution.prepare import PrepareFailure
 from pytest_tipc.execution.step.runner import StepResult
 from pytest_tipc.model.cells import Cell, Plan
 
@@ -25,7 +26,8 @@ class Judge:
     (:func:`pytest_tipc.verdicts.check.judge`, from ``verdicts.failures``, ``flaky`` and ``evidence``)."""
 
     headline: Callable[[StepResult], str]  # one line: results_python.log's reason for a step that did not exit
-    report: Callable[[StepResult], str]  # a failed step's full report (a prepare script's too)
+    report: Callable[[StepResult], str]  # a failed step's full report
+    prepare_report: Callable[[PrepareFailure], str]  # a failed (or refused) data preparation
     cell_report: Callable[[list[StepResult]], str | None]  # the steps' report, None when all passed
     dependency: Callable[[OnceState, Cell, Cell], str]  # a cell's failure when the cell it needs failed
     rerunnable: Callable[[StepResult], tuple[bool, str]]  # --tipc-reruns: (may rerun, why not)

@@ -37,7 +37,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -71,6 +71,25 @@ class PrepareWarning(UserWarning):
 
 class PrepareError(Exception):
     """Data preparation failed; the message has the command, log path and log tail."""
+
+
+@dataclass(frozen=True)
+class PrepareFailure:
+    """The facts of a preparation that failed or was not run, for the verdicts stage to word
+    (:func:`pytest_tipc.verdicts.failures.prepare_report`): execution finds them, it words nothing."""
+
+    config: Path
+    mode: str
+    what: str  # the command, or the hook
+    log_path: Path | None = None
+    result: StepResult | None = None  # the script's step; None for a hook or a refusal
+    raised: str = ""  # a hook's exception and traceback
+    refused: str = ""  # why it was not run (a stamp folder linked out of the output dir)
+    first_error: tuple[int, str] | None = None  # the log's first error line: (number, text)
+    last_line: str = ""  # the log's last line, when no line looks like an error
+    root: Path | None = None
+    left: tuple[str, ...] = ()  # what an earlier run of this preparation made and is still there
+    prompt: tuple[int, str] | None = None  # a prompt in the log that read end-of-file: (number, text)
 
 
 @dataclass(frozen=True)
@@ -129,11 +148,11 @@ def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, c
                  log_dir: Path, command: Sequence[str] | None = None, hook: PrepareHook | None = None,
                  timeout: float | None = DEFAULT_TIMEOUT, stream: IO[str] | None = None, python: str | None = None,
                  policy: str = "auto", board: Board | None = None,
-                 report: Callable[[StepResult], str]) -> str:
+                 report: Callable[[PrepareFailure], str]) -> str:
     """Prepare once; returns what happened (``"cached"``, ``"ran …"``, ``"nothing to prepare"``,
     ``"not prepared …"``). ``cache_dir`` ``None``: pytest's cache is off, stamps go in ``log_dir``;
-    ``board`` publishes the running preparation for the progress line; ``report`` words a failed
-    script's step (:func:`pytest_tipc.verdicts.failures.report`). Raises
+    ``board`` publishes the running preparation for the progress line; ``report`` words a failure
+    (:func:`pytest_tipc.verdicts.failures.prepare_report`). Raises
     :class:`PrepareError`; warns :class:`PrepareWarning` (when it ran, not when cached)."""
     if policy == "never":
         return "not prepared (--tipc-prepare=never)"
@@ -148,7 +167,7 @@ def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, c
         if done is stamp:
             _fs.check_within(stamp, [cache_dir if cache_dir is not None else log_dir], "write the prepare stamp")
     except _fs.WriteError as exc:
-        raise PrepareError(f"data preparation for {config_path} ({mode}) was not run: {exc}") from None
+        raise PrepareError(report(PrepareFailure(config_path, mode, prep.what, refused=str(exc)))) from None
     if _still_valid(done, root) and not _failure(session):
         return "cached"
     session.parent.mkdir(parents=True, exist_ok=True)
@@ -166,14 +185,15 @@ def prepare_data(config_path: Path, mode: str, root: Path, *, state_dir: Path, c
         started = time.monotonic()
         before, paths_before = _entries(root), snapshot(root) if prep.persistent else set()
         _announce(prep, log_path, stream)
-        failure = _run(prep, config_path, mode, root, log_path, timeout, stream, python, board, report)
-        record = {"ok": not failure, "config": str(config_path), "mode": mode, "what": prep.what,
-                  "log": str(log_path), "duration": time.monotonic() - started, "failure": failure,
+        facts = _run(prep, config_path, mode, root, log_path, timeout, stream, python, board)
+        record = {"ok": facts is None, "config": str(config_path), "mode": mode, "what": prep.what,
+                  "log": str(log_path), "duration": time.monotonic() - started, "failure": "",
                   "created": sorted(_entries(root) - before),
                   "made": _made(paths_before, root, log_path) if prep.persistent else []}
-        if failure:
-            failure += _earlier_runs(stamps, config_path, mode, root, log_path)
-            record["failure"] = failure
+        if facts is not None:
+            left = _earlier_runs(stamps, config_path, mode, root)
+            facts = replace(facts, root=root, left=left, prompt=_first_line(log_path, _OVERWRITE_PROMPT) if left else None)
+            record["failure"] = failure = report(facts)
             _fs.write_atomic(session, _fs.seal(record), what="write the prepare stamp")
             raise PrepareError(failure)
         _fs.write_atomic(done, _fs.seal(record), what="write the prepare stamp")
@@ -211,9 +231,9 @@ def _made(before: set[str], root: Path, log_path: Path) -> list[str]:
     return [p for p in made(before, snapshot(root)) if p not in own and not (logs and p.startswith(logs + "/"))]
 
 
-def _earlier_runs(stamps: Path, config_path: Path, mode: str, root: Path, log_path: Path) -> str:
-    """The fix for a preparation that fails after an earlier run of it left files (a prepare.sh
-    that is not idempotent): what that run made and is still there, from its stamps."""
+def _earlier_runs(stamps: Path, config_path: Path, mode: str, root: Path) -> tuple[str, ...]:
+    """What an earlier run of this preparation made and is still there, from its stamps (the fix
+    for a preparation that fails after such a run left files: a prepare.sh that is not idempotent)."""
     left: list[str] = []
     try:
         names = sorted(stamps.glob("*.json"))
@@ -226,15 +246,7 @@ def _earlier_runs(stamps: Path, config_path: Path, mode: str, root: Path, log_pa
         made_paths = record.get("made") or record["created"]
         left += [p for p in made_paths if isinstance(p, str) and _inside(root, p) and (root / p).exists()
                  and p not in left]
-    if not left:
-        return ""
-    prompt = _first_line(log_path, _OVERWRITE_PROMPT)
-    why = (f" (its log shows a prompt that read end-of-file at {log_path}:{prompt[0]}: {prompt[1]})"
-           if prompt else "")
-    shown = " ".join(shlex.quote(p) for p in left)
-    return (f"\nan earlier run of this preparation left files that this run trips over{why}; the script is "
-            f"not idempotent. Fix: remove what it made, from {root}: rm -rf {shown} "
-            "(then the next session prepares again), or keep them and run with --tipc-prepare never.")
+    return tuple(left)
 
 
 def _inside(root: Path, name: str) -> bool:
@@ -297,29 +309,26 @@ def _stamp(record: object) -> dict[str, Any]:
 
 
 def _run(prep: Preparation, config_path: Path, mode: str, root: Path, log_path: Path,
-         timeout: float | None, stream: IO[str] | None, python: str | None, board: Board | None,
-         report: Callable[[StepResult], str]) -> str:
-    """Run the preparation; the failure report, or ``""``."""
+         timeout: float | None, stream: IO[str] | None, python: str | None,
+         board: Board | None) -> PrepareFailure | None:
+    """Run the preparation; the facts of its failure, or ``None``."""
     if prep.hook is not None:
         try:
             prep.hook(config_path=config_path, mode=mode, root=root)
         except Exception as exc:
-            return (f"data preparation failed: {prep.what} raised {type(exc).__name__}: {exc}\n"
-                    f"{traceback.format_exc()}")
-        return ""
+            return PrepareFailure(config_path, mode, prep.what, log_path,
+                                  raised=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        return None
     step = Step(kind="prepare", argv=prep.argv, cwd=".", env=())
     label = f"{os.path.basename(prep.argv[1] if len(prep.argv) > 1 else prep.argv[0])}[{mode}]"  # prepare.sh[mode]
     with board.step(label, "prepare", log_path) if board is not None else nullcontext():
         result = run_step(step, root, log_path=log_path, timeout=timeout, stream=stream, python=python,
                           interpreter=is_python_name(prep.argv[0]), env=_interpreter_path(config_path, python))
     if result.ok:
-        return ""
+        return None
     found = _first_line(log_path, _ERROR) if result.rc not in (None, 0) else None
-    cause = f"; first error at {log_path}:{found[0]}: {found[1]}" if found else ""
-    tail = tail_lines(log_path, 1)
-    if not found and tail:
-        cause = f"; its log ends with: {tail.strip()}"
-    return f"data preparation for {config_path} ({mode}) failed{cause}\n{report(result)}"
+    return PrepareFailure(config_path, mode, prep.what, log_path, result, first_error=found,
+                          last_line="" if found else tail_lines(log_path, 1).strip())
 
 
 def _interpreter_path(config_path: Path, python: str | None) -> list[tuple[str, str | None]]:

@@ -246,9 +246,9 @@ CHECKS: dict[str, tuple[Check, ...]] = {
 
 def judge(checks: ProducerChecks | None = None) -> Judge:
     """The verdict rules the engine applies while it runs a cell (``checks``: :func:`producer_checks`)."""
-    return Judge(headline=failures.headline, report=failures.report, cell_report=failures.cell_report,
-                 dependency=failures.dependency, rerunnable=rerunnable, refusal=failures.refusal, unproven=unproven,
-                 checks=checks)
+    return Judge(headline=failures.headline, report=failures.report, prepare_report=failures.prepare_report,
+                 cell_report=failures.cell_report, dependency=failures.dependency, rerunnable=rerunnable,
+                 refusal=failures.refusal, unproven=unproven, checks=checks)
 
 
 def producer_checks(settings: Settings) -> ProducerChecks:

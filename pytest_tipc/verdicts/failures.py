@@ -10,6 +10,8 @@ code, timeout, missing artifacts, the log, …); the sentences made of them live
 * :func:`cell_report` — a cell's report (every step's verdict with ``--tipc-keep-going``);
 * :func:`dependency` — what an item says when the train/model cell it needs failed;
 * :func:`refusal` — why a step whose interpreter cannot import paddle was not started;
+* :func:`prepare_report` — a failed (or refused) data preparation: the log's first error line, the
+  script's step report, and what an earlier run left behind;
 * :func:`item_headline` — the one-line message of a failed item (JUnit ``tipc_cause``).
 
 The engine gets them through its :class:`~pytest_tipc.execution.judge.Judge` (made by
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytest_tipc.execution.once import OnceState
+    from pytest_tipc.execution.prepare import PrepareFailure
     from pytest_tipc.execution.step.runner import StepResult
     from pytest_tipc.model.cells import Cell
 
@@ -135,6 +138,31 @@ def refusal(problem: str, unwritten: str) -> str:
     """The error of a first step refused because its interpreter cannot import paddle (``problem``),
     and what the plugin could not write (``unwritten``: its log) if anything."""
     return f"{problem}; and the plugin {unwritten}" if unwritten else problem
+
+
+def prepare_report(failure: PrepareFailure) -> str:
+    """A failed data preparation: why (the log's first error line, else its last line), the
+    script's step report, and the fix when an earlier run of it left files this run trips over."""
+    where = f"data preparation for {failure.config} ({failure.mode})"
+    if failure.refused:
+        return f"{where} was not run: {failure.refused}"
+    if failure.result is None:
+        text = f"data preparation failed: {failure.what} raised {failure.raised}"
+    else:
+        cause = ""
+        if failure.first_error:
+            cause = f"; first error at {failure.log_path}:{failure.first_error[0]}: {failure.first_error[1]}"
+        elif failure.last_line:
+            cause = f"; its log ends with: {failure.last_line}"
+        text = f"{where} failed{cause}\n{report(failure.result)}"
+    if failure.left:
+        why = (f" (its log shows a prompt that read end-of-file at {failure.log_path}:{failure.prompt[0]}: "
+               f"{failure.prompt[1]})" if failure.prompt else "")
+        shown = " ".join(shlex.quote(p) for p in failure.left)
+        text += (f"\nan earlier run of this preparation left files that this run trips over{why}; the script is "
+                 f"not idempotent. Fix: remove what it made, from {failure.root}: rm -rf {shown} "
+                 "(then the next session prepares again), or keep them and run with --tipc-prepare never.")
+    return text
 
 
 def item_headline(failure: str) -> str:

@@ -40,7 +40,7 @@ def repo(tmp_path: Path) -> Path:
 def prepare(root: Path, session: str = "s1", **kw: object) -> str:
     base = root.parent
     return prepare_data(root / CONFIG, "lite_train_lite_infer", root, state_dir=base / session,
-                        cache_dir=base / "cache", log_dir=root / "test_tipc/output", report=failures.report,
+                        cache_dir=base / "cache", log_dir=root / "test_tipc/output", report=failures.prepare_report,
                         **kw)  # type: ignore[arg-type]
 
 
@@ -106,7 +106,7 @@ rmdir preparing
 def _prepare_config(root: Path, config: str) -> str:
     base = root.parent
     return prepare_data(root / config, "lite_train_lite_infer", root, state_dir=base / "s1", cache_dir=base / "cache",
-                        log_dir=root / "test_tipc/output", report=failures.report)
+                        log_dir=root / "test_tipc/output", report=failures.prepare_report)
 
 
 def test_preparations_of_different_configs_in_one_root_take_turns(repo: Path) -> None:
@@ -171,7 +171,7 @@ def test_a_cached_preparation_runs_again_when_its_output_is_gone(tmp_path: Path)
 
     def prepare(session: str) -> str:
         return prepare_data(config, "lite_train_lite_infer", root, state_dir=tmp_path / session,
-                            cache_dir=cache, log_dir=tmp_path / "logs", report=failures.report)
+                            cache_dir=cache, log_dir=tmp_path / "logs", report=failures.prepare_report)
 
     assert prepare("s1").startswith("ran")
     assert prepare("s2") == "cached"  # a new session, same cache: not run again
@@ -202,7 +202,7 @@ class TestUnderControl:
 
         def run(session: str) -> str:
             return prepare_data(repo / CONFIG, "lite_train_lite_infer", repo, state_dir=base / session, cache_dir=None,
-                                log_dir=out, report=failures.report)
+                                log_dir=out, report=failures.prepare_report)
 
         assert run("s1").startswith("ran ")
         assert run("s2") == "cached"
