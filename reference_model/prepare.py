@@ -8,11 +8,11 @@ the committed pretrained weights and demo images that ``whole_infer`` uses are p
 ``paddle2onnx_infer`` mode it also exports the pretrained weights to the config's ``--model_dir``
 (upstream downloads an inference model there).
 
-Idempotent and safe to run concurrently (``pytest -n 2`` prepares several configs at once): the
-extraction holds an exclusive lock on ``.<dest>.lock`` beside ``dest``, so one run extracts and the
-others wait and find its stamp. A finished extraction carries a stamp with the tar's SHA-256 and is
-reused; otherwise the tar is extracted into a temporary sibling directory that is renamed into
-place. Nothing is downloaded.
+Idempotent and safe to run concurrently (by hand, or beside another session; within one session the
+plugin runs one preparation at a time per repo): the extraction holds an exclusive lock on
+``.<dest>.lock`` beside ``dest``, so one run extracts and the others wait and find its stamp. A
+finished extraction carries a stamp with the tar's SHA-256 and is reused; otherwise the tar is
+extracted into a temporary sibling directory that is renamed into place. Nothing is downloaded.
 """
 
 from __future__ import annotations
