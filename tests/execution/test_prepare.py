@@ -37,9 +37,9 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def prepare(root: Path, session: str = "s1", **kw: object) -> str:
+def prepare(root: Path, session: str = "s1", config: str = CONFIG, **kw: object) -> str:
     base = root.parent
-    return prepare_data(root / CONFIG, "lite_train_lite_infer", root, state_dir=base / session,
+    return prepare_data(root / config, "lite_train_lite_infer", root, state_dir=base / session,
                         cache_dir=base / "cache", log_dir=root / "test_tipc/output", report=failures.prepare_report,
                         **kw)  # type: ignore[arg-type]
 
@@ -82,8 +82,8 @@ class TestPrepareSh:
         assert len(calls(repo)) == 2
 
 
-def _prepare_in_process(root: Path) -> str:
-    return prepare(root)
+def _prepare_in_process(root: Path, config: str = CONFIG) -> str:
+    return prepare(root, config=config)
 
 
 def test_concurrent_workers_prepare_once(repo: Path) -> None:
@@ -103,12 +103,6 @@ rmdir preparing
 """
 
 
-def _prepare_config(root: Path, config: str) -> str:
-    base = root.parent
-    return prepare_data(root / config, "lite_train_lite_infer", root, state_dir=base / "s1", cache_dir=base / "cache",
-                        log_dir=root / "test_tipc/output", report=failures.prepare_report)
-
-
 def test_preparations_of_different_configs_in_one_root_take_turns(repo: Path) -> None:
     """Each config has its own preparation, but they share the repo's data folders: xdist workers
     starting two configs at once prepare one after the other, never both at once."""
@@ -117,7 +111,7 @@ def test_preparations_of_different_configs_in_one_root_take_turns(repo: Path) ->
     for n, config in enumerate(configs):
         (repo / config).write_text(f"===train_params===\nmodel_name:m{n}\npython:python\n")
     with multiprocessing.get_context("spawn").Pool(4) as pool:
-        outcomes = pool.starmap(_prepare_config, [(repo, config) for config in configs])
+        outcomes = pool.starmap(_prepare_in_process, [(repo, config) for config in configs])
     assert all(outcome.startswith("ran ") for outcome in outcomes), outcomes
     assert sorted(calls(repo)) == sorted(configs)
 
