@@ -67,7 +67,7 @@ def read(config: pytest.Config, harness_root: Path) -> FleetSettings:
     opt = config.option
     ini_base = config.inipath.parent if config.inipath else config.rootpath
     invocation = config.invocation_params.dir
-    shard_text = opt.tipc_shard or config.getini("tipc_shard")
+    shard_text = cli_or_ini(config, "tipc_shard", str, "")
     shard = None
     if shard_text:
         where = "--tipc-shard" if opt.tipc_shard else f"ini option tipc_shard in {config.inipath}"
@@ -78,7 +78,7 @@ def read(config: pytest.Config, harness_root: Path) -> FleetSettings:
     ini_durations = config.getini("tipc_durations")
     durations = (Path(invocation, opt.tipc_durations) if opt.tipc_durations else
                  Path(ini_base, ini_durations) if ini_durations else harness_root / DEFAULT_PATH)
-    fail_on = opt.tipc_fail_on or config.getini("tipc_fail_on")
+    fail_on = cli_or_ini(config, "tipc_fail_on", str, "")
     if fail_on not in FAIL_ON:
         raise pytest.UsageError(f"ini option tipc_fail_on = {fail_on!r}: choose new or any")
     reruns = cli_or_ini(config, "tipc_reruns", _reruns, 0)
